@@ -1,0 +1,96 @@
+//! Kubernetes-safe names, unique within their namespace.
+
+use std::collections::HashSet;
+
+/// Longest base name we generate, leaving room for `-<n>` suffixes under Argo's 128.
+const MAX_BASE: usize = 100;
+
+/// A DNS-label-like name: lowercase letters, digits and `-`, starting with a letter.
+///
+/// Task names may not start with a digit when `depends` is used, so a leading digit gets a
+/// prefix; runs of other characters collapse to one `-`.
+pub fn k8s_name(raw: &str, fallback: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    let mut name = if trimmed.is_empty() { fallback.to_owned() } else { trimmed.to_owned() };
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "t-");
+    }
+    name.truncate(MAX_BASE);
+    name.trim_end_matches('-').to_owned()
+}
+
+/// A parameter/artifact name: `[-a-zA-Z0-9_]+`, lowercase like KFP v1 emits them.
+pub fn param_name(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    if trimmed.is_empty() { "value".to_owned() } else { trimmed.to_owned() }
+}
+
+/// Hands out names unique within one namespace, suffixing `-2`, `-3`, ... on clashes.
+#[derive(Debug, Default)]
+pub struct NameSet {
+    used: HashSet<String>,
+}
+
+impl NameSet {
+    /// Reserve `name` exactly; false if it is taken.
+    pub fn reserve(&mut self, name: &str) -> bool {
+        self.used.insert(name.to_owned())
+    }
+
+    /// `base` if free, otherwise the first free `base-<n>`.
+    pub fn unique(&mut self, base: &str) -> String {
+        if self.used.insert(base.to_owned()) {
+            return base.to_owned();
+        }
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|candidate| !self.used.contains(candidate))
+            .map(|name| {
+                self.used.insert(name.clone());
+                name
+            })
+            .unwrap_or_else(|| base.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(k8s_name("Train Model!", "task"), "train-model");
+        assert_eq!(k8s_name("__", "task"), "task");
+        assert_eq!(k8s_name("3d-render", "task"), "t-3d-render");
+        assert_eq!(param_name("Input data"), "input-data");
+        assert_eq!(param_name("learning_rate"), "learning_rate");
+    }
+
+    #[test]
+    fn clashes_get_suffixes() {
+        let mut set = NameSet::default();
+        assert_eq!(set.unique("echo"), "echo");
+        assert_eq!(set.unique("echo"), "echo-2");
+        assert!(set.reserve("echo-3"));
+        assert_eq!(set.unique("echo"), "echo-4");
+        assert!(!set.reserve("echo"));
+    }
+}

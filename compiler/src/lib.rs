@@ -1,0 +1,29 @@
+//! Define Kubeflow-style ML pipelines in Rust and compile them to Argo Workflows.
+//!
+//! The crate is the user-facing half of the project and stays light (no async runtime,
+//! no database, no Kubernetes client): [`dsl`] to build pipelines, [`component`] for the
+//! reusable steps, [`compile()`] to turn a pipeline into an Argo [`argo::Workflow`], and
+//! [`validate`] to check any Argo workflow.
+
+pub mod argo;
+pub mod compile;
+pub mod component;
+pub mod dsl;
+pub mod validate;
+
+pub use compile::{CompileError, CompileOptions, compile, compile_to_file, compile_to_yaml, compile_with};
+
+/// Everything a pipeline author needs in scope.
+pub mod prelude {
+    pub use crate::argo::Toleration;
+    pub use crate::compile::{CompileError, compile, compile_to_file, compile_to_yaml};
+    pub use crate::component::{
+        CmdArg, Component, Configure, InputSpec, KfpType, OutputSpec, PullPolicy, ResourceAction,
+        Retry, RetryPolicy, TypeSpec, Volume, concat, if_present, input_path, input_value,
+        output_path,
+    };
+    pub use crate::dsl::{
+        Artifact, Cond, InputPath, Item, Items, OutputPath, Param, Pipeline, PodGcStrategy, Task,
+        TaskSpec, Value, WorkflowVar,
+    };
+}
