@@ -6,16 +6,24 @@
 //! [`validate`] to check any Argo workflow.
 
 pub mod argo;
+pub mod cli;
 pub mod compile;
 pub mod component;
 pub mod dsl;
+pub mod synthetic;
 pub mod validate;
 
-pub use compile::{CompileError, CompileOptions, compile, compile_to_file, compile_to_yaml, compile_with};
+pub use compile::{
+    CompileError, CompileOptions, compile, compile_to_file, compile_to_yaml, compile_with,
+};
+/// Sugar over the builder: `#[component]` and `#[pipeline]` functions, and `main!` for a
+/// pipeline binary's command line (see [`cli`]).
+pub use kfp_macros::{component, main, pipeline};
 
 /// Everything a pipeline author needs in scope.
 pub mod prelude {
     pub use crate::argo::Toleration;
+    pub use crate::cmd;
     pub use crate::compile::{CompileError, compile, compile_to_file, compile_to_yaml};
     pub use crate::component::{
         CmdArg, Component, Configure, InputSpec, KfpType, OutputSpec, PullPolicy, ResourceAction,
@@ -26,4 +34,6 @@ pub mod prelude {
         Artifact, Cond, InputPath, Item, Items, OutputPath, Param, Pipeline, PodGcStrategy, Task,
         TaskSpec, Value, WorkflowVar,
     };
+    pub use crate::dsl::{Container, IntoParam, Output, TypedTaskSpec};
+    pub use kfp_macros::{component, pipeline};
 }

@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Arguments, Artifact, Container, Parameter, Toleration};
 use super::k8s::lenient;
+use super::{Arguments, Artifact, Container, Parameter, Toleration};
 
 /// A template: one unit of work (container, script, resource, suspend) or a composition
 /// (DAG, steps) of other templates.
@@ -191,11 +191,23 @@ pub struct TemplateRef {
 /// `withSequence`: numbers given as strings (IntOrString in the schema).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sequence {
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub start: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub end: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub count: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
@@ -226,7 +238,11 @@ pub struct ContinueOn {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RetryStrategy {
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub limit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<String>,
@@ -242,7 +258,11 @@ pub struct RetryStrategy {
 pub struct Backoff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub factor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_duration: Option<String>,
@@ -284,4 +304,3 @@ pub struct SuspendTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
 }
-

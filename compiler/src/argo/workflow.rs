@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::k8s::lenient;
 use super::{LocalObjectReference, PodGc, Template, Toleration};
 
 /// `argoproj.io/v1alpha1` `Workflow`.
@@ -45,7 +46,7 @@ pub struct WorkflowSpec {
     pub active_deadline_seconds: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_strategy: Option<TtlStrategy>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "podGC", skip_serializing_if = "Option::is_none")]
     pub pod_gc: Option<PodGc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
@@ -95,9 +96,17 @@ impl Arguments {
 #[serde(rename_all = "camelCase")]
 pub struct Parameter {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub default: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_from: Option<ValueFrom>,
@@ -112,7 +121,11 @@ pub struct Parameter {
 impl Parameter {
     /// A parameter carrying a literal (or templated) value.
     pub fn with_value(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), value: Some(value.into()), ..Self::default() }
+        Self {
+            name: name.into(),
+            value: Some(value.into()),
+            ..Self::default()
+        }
     }
 }
 

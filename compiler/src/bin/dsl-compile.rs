@@ -1,1 +1,186 @@
-fn main() {}
+//! `dsl-compile`: build a pipeline crate and write its Argo workflow, or validate workflow
+//! files written by any tool. The counterpart of KFP's `dsl-compile`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dsl-compile",
+    version,
+    about = "Compile a Rust pipeline crate to an Argo Workflow, or validate workflow files",
+    after_help = "Examples:\n  dsl-compile --package my-pipelines --pipeline train --output train.yaml\n  dsl-compile --validate workflow.yaml other.yaml"
+)]
+struct Args {
+    /// The cargo package holding the pipeline binary (it ends in `kfp::main!(..)`).
+    #[arg(long, conflicts_with = "validate", requires = "output")]
+    package: Option<String>,
+    /// The binary of the package, when it has several.
+    #[arg(long, requires = "package")]
+    bin: Option<String>,
+    /// The pipeline to compile, when the binary defines several.
+    #[arg(long, requires = "package")]
+    pipeline: Option<String>,
+    /// Where to write the workflow YAML (written only if compiling and validating succeed).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Path to the Cargo.toml of the workspace or package (default: found from here).
+    #[arg(long, requires = "package")]
+    manifest_path: Option<PathBuf>,
+    /// Build the pipeline binary in release mode.
+    #[arg(long, requires = "package")]
+    release: bool,
+    /// Validate these Argo workflow files instead of compiling.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    validate: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !args.validate.is_empty() {
+        return validate_files(&args.validate);
+    }
+    match (&args.package, &args.output) {
+        (Some(package), Some(output)) => match compile_package(&args, package, output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("dsl-compile: {message}");
+                ExitCode::FAILURE
+            }
+        },
+        _ => {
+            eprintln!(
+                "dsl-compile: nothing to do: give --package CRATE --output FILE, or --validate FILE..."
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn validate_files(files: &[PathBuf]) -> ExitCode {
+    let mut failed = 0;
+    for file in files {
+        let name = file.display().to_string();
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{name}: cannot read: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        match kfp::validate::validate_workflow_yaml(&text, Some(&name)) {
+            Ok(_) => println!("{name}: valid"),
+            Err(e) => {
+                eprintln!("{e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{failed} of {} file(s) invalid", files.len());
+        ExitCode::FAILURE
+    }
+}
+
+/// Build the package with cargo, find its binary from cargo's JSON messages, and let the
+/// binary (whose `main` is `kfp::main!`) compile the pipeline.
+fn compile_package(args: &Args, package: &str, output: &Path) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(&cargo);
+    build.args([
+        "build",
+        "--message-format=json-render-diagnostics",
+        "-p",
+        package,
+    ]);
+    if let Some(bin) = &args.bin {
+        build.args(["--bin", bin]);
+    } else {
+        build.arg("--bins");
+    }
+    if let Some(manifest) = &args.manifest_path {
+        build.arg("--manifest-path").arg(manifest);
+    }
+    if args.release {
+        build.arg("--release");
+    }
+    build.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let out = build
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "building package {package:?} failed (cargo's messages are above)"
+        ));
+    }
+    let bins = executables(&String::from_utf8_lossy(&out.stdout), package);
+    let exe = match (bins.as_slice(), &args.bin) {
+        ([], _) => return Err(format!("package {package:?} has no binary to run")),
+        ([(_, exe)], _) => exe.clone(),
+        (many, Some(bin)) => match many.iter().find(|(name, _)| name == bin) {
+            Some((_, exe)) => exe.clone(),
+            None => return Err(format!("package {package:?} has no binary {bin:?}")),
+        },
+        (many, None) => {
+            let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(format!(
+                "package {package:?} has several binaries ({}); choose one with --bin",
+                names.join(", ")
+            ));
+        }
+    };
+    let mut run = Command::new(&exe);
+    run.arg("compile").arg("--output").arg(output);
+    if let Some(p) = &args.pipeline {
+        run.args(["--pipeline", p]);
+    }
+    let status = run
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    if status.success() {
+        println!("wrote {}", output.display());
+        Ok(())
+    } else {
+        Err(format!(
+            "{} could not compile the pipeline (its messages are above)",
+            exe.display()
+        ))
+    }
+}
+
+/// `(target name, executable)` of every binary of `package` in cargo's JSON messages.
+fn executables(messages: &str, package: &str) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for line in messages.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let Some(exe) = msg["executable"].as_str() else {
+            continue;
+        };
+        let is_bin = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "bin"));
+        let in_package = msg["package_id"].as_str().is_some_and(|id| {
+            id.contains(&format!("#{package}@"))
+                || id.contains(&format!("/{package}#"))
+                || id.starts_with(&format!("{package} "))
+        });
+        if is_bin && in_package {
+            let name = msg["target"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            out.push((name, PathBuf::from(exe)));
+        }
+    }
+    out
+}

@@ -31,7 +31,10 @@ impl fmt::Display for Problem {
 pub enum CompileError {
     /// The pipeline itself is wrong: every problem found, by task and field.
     #[error("pipeline {pipeline:?} cannot be compiled:\n{}", list(.problems))]
-    Pipeline { pipeline: String, problems: Vec<Problem> },
+    Pipeline {
+        pipeline: String,
+        problems: Vec<Problem>,
+    },
     /// The generated workflow failed validation (a compiler bug, or a value that breaks
     /// Argo's rules such as a malformed `when`).
     #[error("pipeline {pipeline:?} compiled to an invalid workflow:\n{source}")]
@@ -51,7 +54,11 @@ pub enum CompileError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl CompileError {

@@ -7,6 +7,8 @@
 //! on the way down. The DAG edges come from those references plus explicit `.after(..)`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
 
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::DiGraph;
@@ -19,8 +21,8 @@ use crate::argo::{
 };
 use crate::component::{Passing, TypeSpec};
 use crate::dsl::{
-    ARTIFACT_TYPE, Cond, GroupId, GroupKind, LoopSource, Member, Op, Pipeline, TaskId,
-    Value, ValueKind, WorkflowVar,
+    ARTIFACT_TYPE, Cond, GroupId, GroupKind, LoopSource, Member, Op, Pipeline, TaskId, Value,
+    ValueKind, WorkflowVar,
 };
 
 /// A member of a compiled group: a task, or a nested group invoked as one DAG task.
@@ -37,7 +39,9 @@ enum Kind {
     Loop(GroupId),
     /// Wraps a loop to bound how many iterations run at once.
     Limiter(u32),
-    ExitBody { exit_task: usize },
+    ExitBody {
+        exit_task: usize,
+    },
     /// A slice of a DAG too large for one template.
     Part,
 }
@@ -81,8 +85,16 @@ enum ArtifactSource {
 impl ArtifactSource {
     fn into_artifact(self, name: String) -> Artifact {
         match self {
-            Self::From(from) => Artifact { name, from: Some(from), ..Artifact::default() },
-            Self::Raw(data) => Artifact { name, raw: Some(RawArtifact { data }), ..Artifact::default() },
+            Self::From(from) => Artifact {
+                name,
+                from: Some(from),
+                ..Artifact::default()
+            },
+            Self::Raw(data) => Artifact {
+                name,
+                raw: Some(RawArtifact { data }),
+                ..Artifact::default()
+            },
         }
     }
 }
@@ -109,7 +121,16 @@ pub(crate) struct GraphCompiler<'a> {
     names: NameSet,
     /// Set while resolving an exit task's arguments.
     exit_mode: Option<ExitMode>,
+    /// Leaf templates already made for a component (by identity) and set of supplied
+    /// inputs, for tasks without settings of their own: most tasks of a large pipeline.
+    leaf_cache: HashMap<LeafKey, (String, Rc<leaf::InputUse>)>,
 }
+
+type LeafKey = (
+    *const crate::component::Component,
+    BTreeSet<String>,
+    Option<String>,
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ExitMode {
@@ -122,7 +143,12 @@ enum ExitMode {
 type Res<T> = Result<T, String>;
 
 impl<'a> GraphCompiler<'a> {
-    pub(crate) fn new(reg: &'a mut Registry, p: &'a Pipeline, is_root: bool, max_tasks: usize) -> Self {
+    pub(crate) fn new(
+        reg: &'a mut Registry,
+        p: &'a Pipeline,
+        is_root: bool,
+        max_tasks: usize,
+    ) -> Self {
         Self {
             reg,
             p,
@@ -138,6 +164,7 @@ impl<'a> GraphCompiler<'a> {
             max_tasks: max_tasks.max(2),
             names: NameSet::default(),
             exit_mode: None,
+            leaf_cache: HashMap::new(),
         }
     }
 
@@ -152,13 +179,18 @@ impl<'a> GraphCompiler<'a> {
         } else {
             self.task_names[t].clone()
         };
-        if self.is_root { name } else { format!("{}/{}", self.p.name, name) }
+        if self.is_root {
+            name
+        } else {
+            format!("{}/{}", self.p.name, name)
+        }
     }
 
     /// Compile the pipeline; returns the name of its top DAG template.
     pub(crate) fn compile(mut self) -> String {
         for message in &self.p.errors {
-            self.reg.problem(None, None, format!("{}: {message}", self.p.name));
+            self.reg
+                .problem(None, None, format!("{}: {message}", self.p.name));
         }
         self.build_tree();
         self.name_everything();
@@ -220,15 +252,21 @@ impl<'a> GraphCompiler<'a> {
                     let target = match &self.p.groups[g.0].kind {
                         GroupKind::Root => into,
                         GroupKind::Condition(_) => self.new_group(Kind::Condition(g), Some(into)),
-                        GroupKind::Loop { parallelism: Some(n), .. } => {
+                        GroupKind::Loop {
+                            parallelism: Some(n),
+                            ..
+                        } => {
                             let limiter = self.new_group(Kind::Limiter(*n), Some(into));
                             self.new_group(Kind::Loop(g), Some(limiter))
                         }
-                        GroupKind::Loop { parallelism: None, .. } => {
-                            self.new_group(Kind::Loop(g), Some(into))
-                        }
+                        GroupKind::Loop {
+                            parallelism: None, ..
+                        } => self.new_group(Kind::Loop(g), Some(into)),
                         GroupKind::ExitHandler { exit_task } => {
+                            // The exit task is not a DAG member, but its values are seen
+                            // from the group the handler is written in.
                             let exit_task = *exit_task;
+                            self.task_group[exit_task] = into;
                             self.new_group(Kind::ExitBody { exit_task }, Some(into))
                         }
                     };
@@ -247,12 +285,20 @@ impl<'a> GraphCompiler<'a> {
             if let Some(explicit) = &task.spec.name {
                 let name = k8s_name(explicit, "task");
                 if &name != explicit {
-                    self.problem(None, Some("name".into()), format!(
-                        "task name {explicit:?} is not a valid Kubernetes name; try {name:?}"
-                    ));
+                    self.problem(
+                        None,
+                        Some("name".into()),
+                        format!(
+                            "task name {explicit:?} is not a valid Kubernetes name; try {name:?}"
+                        ),
+                    );
                 }
                 if !names.reserve(&name) {
-                    self.problem(None, Some("name".into()), format!("two tasks are named {name:?}"));
+                    self.problem(
+                        None,
+                        Some("name".into()),
+                        format!("two tasks are named {name:?}"),
+                    );
                 }
                 self.task_names[t] = name;
             }
@@ -277,7 +323,9 @@ impl<'a> GraphCompiler<'a> {
                         Kind::Part => "part",
                     };
                     if matches!(self.groups[g].kind, Kind::Loop(_))
-                        && self.groups[g].parent.is_some_and(|p| matches!(self.groups[p].kind, Kind::Limiter(_)))
+                        && self.groups[g]
+                            .parent
+                            .is_some_and(|p| matches!(self.groups[p].kind, Kind::Limiter(_)))
                     {
                         let parent = self.groups[g].parent.unwrap_or_default();
                         let base = format!("{}-iteration", self.groups[parent].name);
@@ -343,7 +391,12 @@ impl GraphCompiler<'_> {
             Node::Task(t) => {
                 let spec = &self.p.tasks[t].spec;
                 spec.args.iter().for_each(|(_, v)| push_value(v, out));
-                out.extend(spec.after.iter().filter(|a| a.pipeline == self.p.id).map(|a| a.index));
+                out.extend(
+                    spec.after
+                        .iter()
+                        .filter(|a| a.pipeline == self.p.id)
+                        .map(|a| a.index),
+                );
             }
             Node::Group(g) => {
                 match &self.groups[g].kind {
@@ -353,7 +406,11 @@ impl GraphCompiler<'_> {
                         }
                     }
                     Kind::Loop(d) => {
-                        if let GroupKind::Loop { source: LoopSource::Dynamic(v), .. } = &self.p.groups[d.0].kind {
+                        if let GroupKind::Loop {
+                            source: LoopSource::Dynamic(v),
+                            ..
+                        } = &self.p.groups[d.0].kind
+                        {
                             push_value(v, out);
                         }
                     }
@@ -370,7 +427,8 @@ impl GraphCompiler<'_> {
     /// (ties keep the order of addition).
     fn topo_order(&self, g: usize) -> Vec<Node> {
         let members = &self.groups[g].members;
-        let position: HashMap<Node, usize> = members.iter().enumerate().map(|(i, m)| (*m, i)).collect();
+        let position: HashMap<Node, usize> =
+            members.iter().enumerate().map(|(i, m)| (*m, i)).collect();
         let mut preds: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); members.len()];
         let mut succs: Vec<Vec<usize>> = vec![Vec::new(); members.len()];
         let mut refs = Vec::new();
@@ -387,7 +445,9 @@ impl GraphCompiler<'_> {
                 }
             }
         }
-        let mut ready: BTreeSet<usize> = (0..members.len()).filter(|&i| preds[i].is_empty()).collect();
+        let mut ready: BTreeSet<usize> = (0..members.len())
+            .filter(|&i| preds[i].is_empty())
+            .collect();
         let mut remaining: Vec<usize> = preds.iter().map(BTreeSet::len).collect();
         let mut order = Vec::with_capacity(members.len());
         let mut placed = vec![false; members.len()];
@@ -402,7 +462,13 @@ impl GraphCompiler<'_> {
             }
         }
         // Members on a cycle keep their order; the cycle is reported later.
-        order.extend(members.iter().enumerate().filter(|(i, _)| !placed[*i]).map(|(_, m)| *m));
+        order.extend(
+            members
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !placed[*i])
+                .map(|(_, m)| *m),
+        );
         order
     }
 
@@ -464,11 +530,16 @@ impl GraphCompiler<'_> {
                         Err(e) => self.problem(None, field, format!("{}: {e}", self.p.name)),
                     },
                     Passing::Artifact => match self.artifact_source(0, None, &value) {
-                        Ok(ArtifactSource::From(from)) => self.groups[0].out_artifacts.push((argo_name, from)),
+                        Ok(ArtifactSource::From(from)) => {
+                            self.groups[0].out_artifacts.push((argo_name, from))
+                        }
                         Ok(ArtifactSource::Raw(_)) | Err(_) => self.problem(
                             None,
                             field,
-                            format!("{}: a pipeline's file output must come from a task", self.p.name),
+                            format!(
+                                "{}: a pipeline's file output must come from a task",
+                                self.p.name
+                            ),
                         ),
                     },
                 }
@@ -477,7 +548,9 @@ impl GraphCompiler<'_> {
     }
 
     fn resolve_group(&mut self, g: usize) {
-        let Some(parent) = self.groups[g].parent else { return };
+        let Some(parent) = self.groups[g].parent else {
+            return;
+        };
         let site = Some(Node::Group(g));
         match self.groups[g].kind.clone() {
             Kind::Condition(d) => {
@@ -492,33 +565,47 @@ impl GraphCompiler<'_> {
                 }
             }
             Kind::Loop(d) => match &self.p.groups[d.0].kind {
-                GroupKind::Loop { source: LoopSource::Static(items), .. } => {
+                GroupKind::Loop {
+                    source: LoopSource::Static(items),
+                    ..
+                } => {
                     if items.is_empty() {
                         let name = self.groups[g].name.clone();
-                        self.problem(None, Some(format!("loop {name:?}")), "the list of items is empty");
+                        self.problem(
+                            None,
+                            Some(format!("loop {name:?}")),
+                            "the list of items is empty",
+                        );
                     }
                     self.groups[g].with_items = Some(items.clone());
                 }
-                GroupKind::Loop { source: LoopSource::Dynamic(v), .. } => {
-                    match self.param_text(parent, site, v) {
-                        Ok(text) => self.groups[g].with_param = Some(text),
-                        Err(e) => {
-                            let name = self.groups[g].name.clone();
-                            self.problem(None, Some(format!("loop {name:?} items")), e);
-                        }
+                GroupKind::Loop {
+                    source: LoopSource::Dynamic(v),
+                    ..
+                } => match self.param_text(parent, site, v) {
+                    Ok(text) => self.groups[g].with_param = Some(text),
+                    Err(e) => {
+                        let name = self.groups[g].name.clone();
+                        self.problem(None, Some(format!("loop {name:?} items")), e);
                     }
-                }
+                },
                 _ => {}
             },
             Kind::ExitBody { exit_task } => {
                 let global = parent == 0 && self.is_root && self.on_exit.is_none();
-                self.exit_mode = Some(if global { ExitMode::Workflow } else { ExitMode::Hook });
+                self.exit_mode = Some(if global {
+                    ExitMode::Workflow
+                } else {
+                    ExitMode::Hook
+                });
                 self.resolve_task(exit_task);
                 self.exit_mode = None;
                 let template = self.task_templates[exit_task].clone();
                 let arguments = self.task_args[exit_task].clone();
                 if global {
-                    let name = self.reg.unique_template(&format!("{}-exit", self.task_names[exit_task]));
+                    let name = self
+                        .reg
+                        .unique_template(&format!("{}-exit", self.task_names[exit_task]));
                     self.reg.push(Template {
                         name: name.clone(),
                         dag: Some(DagTemplate {
@@ -534,8 +621,11 @@ impl GraphCompiler<'_> {
                     });
                     self.on_exit = Some(name);
                 } else {
-                    self.groups[g].hook =
-                        Some(LifecycleHook { template: Some(template), arguments, expression: None });
+                    self.groups[g].hook = Some(LifecycleHook {
+                        template: Some(template),
+                        arguments,
+                        expression: None,
+                    });
                 }
             }
             Kind::Root | Kind::Limiter(_) | Kind::Part => {}
@@ -544,7 +634,11 @@ impl GraphCompiler<'_> {
 
     fn resolve_task(&mut self, t: usize) {
         let g = self.task_group[t];
-        let site = if self.exit_mode.is_some() { None } else { Some(Node::Task(t)) };
+        let site = if self.exit_mode.is_some() {
+            None
+        } else {
+            Some(Node::Task(t))
+        };
         let spec = self.p.tasks[t].spec.clone();
         for after in &spec.after {
             self.order_after(g, site, t, *after);
@@ -558,48 +652,85 @@ impl GraphCompiler<'_> {
                         supplied.insert(name.clone());
                     } else {
                         let known = inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>();
-                        self.problem(Some(t), Some(format!("input {name:?}")), format!(
-                            "component {:?} has no such input; its inputs are: {}",
-                            component.spec.name,
-                            if known.is_empty() { "(none)".into() } else { known.join(", ") }
-                        ));
+                        self.problem(
+                            Some(t),
+                            Some(format!("input {name:?}")),
+                            format!(
+                                "component {:?} has no such input; its inputs are: {}",
+                                component.spec.name,
+                                if known.is_empty() {
+                                    "(none)".into()
+                                } else {
+                                    known.join(", ")
+                                }
+                            ),
+                        );
                     }
                 }
                 for input in inputs {
-                    if !supplied.contains(&input.name) && input.default.is_none() && !input.optional {
+                    if !supplied.contains(&input.name) && input.default.is_none() && !input.optional
+                    {
                         self.problem(Some(t), Some(format!("input {:?}", input.name)),
                             "is required but not given (pass it with `.arg(..)`, or give the input a default)");
                     }
                 }
-                let (template, usage) =
-                    match leaf::leaf_template(component, &spec.config, &supplied, spec.display_name.as_deref()) {
-                        Ok(ok) => ok,
-                        Err(errors) => {
-                            for e in errors {
-                                self.problem(Some(t), None, e);
+                let cacheable = spec.config == crate::component::TaskConfig::default();
+                let key: LeafKey = (
+                    Arc::as_ptr(component),
+                    supplied.clone(),
+                    spec.display_name.clone(),
+                );
+                let usage = match self.leaf_cache.get(&key).filter(|_| cacheable) {
+                    Some((name, usage)) => {
+                        self.task_templates[t] = name.clone();
+                        Rc::clone(usage)
+                    }
+                    None => {
+                        let (template, usage) = match leaf::leaf_template(
+                            component,
+                            &spec.config,
+                            &supplied,
+                            spec.display_name.as_deref(),
+                        ) {
+                            Ok(ok) => ok,
+                            Err(errors) => {
+                                for e in errors {
+                                    self.problem(Some(t), None, e);
+                                }
+                                return;
                             }
-                            return;
+                        };
+                        let base = k8s_name(&component.spec.name, "component");
+                        let name = self.reg.leaf(template, &base);
+                        self.task_templates[t] = name.clone();
+                        let usage = Rc::new(usage);
+                        if cacheable {
+                            self.leaf_cache.insert(key, (name, Rc::clone(&usage)));
                         }
-                    };
-                let base = k8s_name(&component.spec.name, "component");
-                self.task_templates[t] = self.reg.leaf(template, &base);
+                        usage
+                    }
+                };
                 let mut args = Arguments::default();
                 for (name, value) in &spec.args {
-                    let Some(input) = inputs.iter().find(|i| &i.name == name) else { continue };
-                    let field = Some(format!("input {name:?}"));
+                    let Some(input) = inputs.iter().find(|i| &i.name == name) else {
+                        continue;
+                    };
+                    let field = || Some(format!("input {name:?}"));
                     if !self.check_type(t, g, name, input.type_spec.as_ref(), value) {
                         continue;
                     }
                     if let Some(argo) = usage.values.get(name) {
                         match self.param_text(g, site, value) {
-                            Ok(text) => args.parameters.push(Parameter::with_value(argo.clone(), text)),
-                            Err(e) => self.problem(Some(t), field.clone(), e),
+                            Ok(text) => args
+                                .parameters
+                                .push(Parameter::with_value(argo.clone(), text)),
+                            Err(e) => self.problem(Some(t), field(), e),
                         }
                     }
                     if let Some(argo) = usage.paths.get(name) {
                         match self.artifact_source(g, site, value) {
                             Ok(src) => args.artifacts.push(src.into_artifact(argo.clone())),
-                            Err(e) => self.problem(Some(t), field, e),
+                            Err(e) => self.problem(Some(t), field(), e),
                         }
                     }
                 }
@@ -612,21 +743,33 @@ impl GraphCompiler<'_> {
                 for (name, value) in &spec.args {
                     let field = Some(format!("input {name:?}"));
                     let Some(param) = sub.params.iter().find(|p| &p.name == name) else {
-                        self.problem(Some(t), field, format!("pipeline {:?} has no parameter {name:?}", sub.name));
+                        self.problem(
+                            Some(t),
+                            field,
+                            format!("pipeline {:?} has no parameter {name:?}", sub.name),
+                        );
                         continue;
                     };
                     if !self.check_type(t, g, name, param.type_spec.as_ref(), value) {
                         continue;
                     }
                     match self.param_text(g, site, value) {
-                        Ok(text) => args.parameters.push(Parameter::with_value(param_name(name), text)),
+                        Ok(text) => args
+                            .parameters
+                            .push(Parameter::with_value(param_name(name), text)),
                         Err(e) => self.problem(Some(t), field, e),
                     }
                 }
                 for param in &sub.params {
                     if param.default.is_none() && !spec.args.iter().any(|(n, _)| *n == param.name) {
-                        self.problem(Some(t), Some(format!("input {:?}", param.name)),
-                            format!("parameter of pipeline {:?} is required but not given", sub.name));
+                        self.problem(
+                            Some(t),
+                            Some(format!("input {:?}", param.name)),
+                            format!(
+                                "parameter of pipeline {:?} is required but not given",
+                                sub.name
+                            ),
+                        );
                     }
                 }
                 self.task_args[t] = args;
@@ -637,15 +780,27 @@ impl GraphCompiler<'_> {
     /// Record that the task at `site` (in group `g`) runs after task `after`.
     fn order_after(&mut self, g: usize, site: Option<Node>, t: usize, after: TaskId) {
         if after.pipeline != self.p.id {
-            self.problem(Some(t), Some("after".into()), "`.after(..)` names a task of another pipeline");
+            self.problem(
+                Some(t),
+                Some("after".into()),
+                "`.after(..)` names a task of another pipeline",
+            );
             return;
         }
         if self.p.tasks[after.index].exit_of.is_some() {
-            self.problem(Some(t), Some("after".into()), "an exit task runs last; nothing can run after it");
+            self.problem(
+                Some(t),
+                Some("after".into()),
+                "an exit task runs last; nothing can run after it",
+            );
             return;
         }
         let Some(mut site_node) = site else {
-            self.problem(Some(t), Some("after".into()), "an exit task cannot wait for other tasks");
+            self.problem(
+                Some(t),
+                Some("after".into()),
+                "an exit task cannot wait for other tasks",
+            );
             return;
         };
         let mut cur = g;
@@ -672,15 +827,9 @@ impl GraphCompiler<'_> {
 
     /// Loops around `producer` that the consumer in group `g` is outside of.
     fn loops_left(&self, producer: usize, g: usize) -> bool {
-        let mut consumer_chain = BTreeSet::new();
-        let mut c = Some(g);
-        while let Some(x) = c {
-            consumer_chain.insert(x);
-            c = self.groups[x].parent;
-        }
         let mut c = Some(self.task_group[producer]);
         while let Some(x) = c {
-            if consumer_chain.contains(&x) {
+            if self.is_within(g, x) {
                 return false;
             }
             if matches!(self.groups[x].kind, Kind::Loop(_)) {
@@ -693,11 +842,18 @@ impl GraphCompiler<'_> {
 
     /// Check a value against the type an input expects; reports and returns false on a
     /// mismatch.
-    fn check_type(&mut self, t: usize, g: usize, input: &str, expected: Option<&TypeSpec>, value: &Value) -> bool {
-        let field = Some(format!("input {input:?}"));
+    fn check_type(
+        &mut self,
+        t: usize,
+        g: usize,
+        input: &str,
+        expected: Option<&TypeSpec>,
+        value: &Value,
+    ) -> bool {
+        let field = || Some(format!("input {input:?}"));
         if let (ValueKind::Const(text), Some(expected)) = (&value.kind, expected) {
             if let Err(e) = expected.check_constant(text) {
-                self.problem(Some(t), field, e);
+                self.problem(Some(t), field(), e);
                 return false;
             }
         }
@@ -705,6 +861,11 @@ impl GraphCompiler<'_> {
         let mut aggregated = false;
         if let ValueKind::Output { task, .. } = &value.kind {
             if task.pipeline == self.p.id && self.loops_left(task.index, g) {
+                if TypeSpec::passing(value.type_spec.as_ref()) == Passing::Artifact {
+                    self.problem(Some(t), field(), "a file produced inside a loop cannot be used \
+                         after the loop (only values are collected across iterations)");
+                    return false;
+                }
                 aggregated = true;
                 given = Some(TypeSpec::json_array());
             }
@@ -718,7 +879,7 @@ impl GraphCompiler<'_> {
             } else {
                 ""
             };
-            self.problem(Some(t), field, format!(
+            self.problem(Some(t), field(), format!(
                 "type mismatch: the value given is {given_text} but the input expects {expected_text}{why}"
             ));
             return false;
@@ -740,9 +901,11 @@ impl GraphCompiler<'_> {
             ValueKind::Workflow(var) => {
                 let status_like = matches!(var, WorkflowVar::Status | WorkflowVar::Failures);
                 if status_like && self.exit_mode != Some(ExitMode::Workflow) {
-                    return Err("the run's status and failures are only known to the pipeline's \
+                    return Err(
+                        "the run's status and failures are only known to the pipeline's \
                          top-level exit handler"
-                        .into());
+                            .into(),
+                    );
                 }
                 Ok(var.tag().to_owned())
             }
@@ -758,7 +921,11 @@ impl GraphCompiler<'_> {
                 }
                 self.import_param(g, Key::Param(name.clone()), value)
             }
-            ValueKind::Item { pipeline, group, field } => {
+            ValueKind::Item {
+                pipeline,
+                group,
+                field,
+            } => {
                 if *pipeline != self.p.id {
                     return Err("a loop item of another pipeline is used here".into());
                 }
@@ -778,20 +945,34 @@ impl GraphCompiler<'_> {
                         "output {name:?} of task {:?} is a file ({}); pass it to an input the \
                          component reads as a file (inputPath), not as a value",
                         self.task_names[producer],
-                        value.type_spec.as_ref().map(ToString::to_string).unwrap_or_default()
+                        value
+                            .type_spec
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
                     ));
                 }
                 match self.rep_in(g, producer) {
                     Some(Node::Task(p)) => {
                         self.add_dep(site, Node::Task(p));
-                        let spec = self.p.tasks[p].spec.op.outputs();
-                        let argo = output_argo_name(&spec, name);
-                        Ok(format!("{{{{tasks.{}.outputs.parameters.{argo}}}}}", self.task_names[p]))
+                        let argo = self.output_argo_name(p, name);
+                        Ok(format!(
+                            "{{{{tasks.{}.outputs.parameters.{argo}}}}}",
+                            self.task_names[p]
+                        ))
                     }
                     Some(Node::Group(c)) => {
-                        let exported = self.export(c, Key::Output(producer, name.clone()), value, Passing::Parameter)?;
+                        let exported = self.export(
+                            c,
+                            Key::Output(producer, name.clone()),
+                            value,
+                            Passing::Parameter,
+                        )?;
                         self.add_dep(site, Node::Group(c));
-                        Ok(format!("{{{{tasks.{}.outputs.parameters.{exported}}}}}", self.groups[c].name))
+                        Ok(format!(
+                            "{{{{tasks.{}.outputs.parameters.{exported}}}}}",
+                            self.groups[c].name
+                        ))
                     }
                     None => self.import_param(g, Key::Output(producer, name.clone()), value),
                 }
@@ -805,7 +986,12 @@ impl GraphCompiler<'_> {
     }
 
     /// Where an artifact argument for `value` comes from, as seen from group `g`.
-    fn artifact_source(&mut self, g: usize, site: Option<Node>, value: &Value) -> Res<ArtifactSource> {
+    fn artifact_source(
+        &mut self,
+        g: usize,
+        site: Option<Node>,
+        value: &Value,
+    ) -> Res<ArtifactSource> {
         let ValueKind::Output { task, name } = &value.kind else {
             return self.param_text(g, site, value).map(ArtifactSource::Raw);
         };
@@ -816,18 +1002,31 @@ impl GraphCompiler<'_> {
         match self.rep_in(g, producer) {
             Some(Node::Task(p)) => {
                 self.add_dep(site, Node::Task(p));
-                let spec = self.p.tasks[p].spec.op.outputs();
-                let argo = output_argo_name(&spec, name);
-                Ok(ArtifactSource::From(format!("{{{{tasks.{}.outputs.artifacts.{argo}}}}}", self.task_names[p])))
+                let argo = self.output_argo_name(p, name);
+                Ok(ArtifactSource::From(format!(
+                    "{{{{tasks.{}.outputs.artifacts.{argo}}}}}",
+                    self.task_names[p]
+                )))
             }
             Some(Node::Group(c)) => {
-                let exported = self.export(c, Key::Output(producer, name.clone()), value, Passing::Artifact)?;
+                let exported = self.export(
+                    c,
+                    Key::Output(producer, name.clone()),
+                    value,
+                    Passing::Artifact,
+                )?;
                 self.add_dep(site, Node::Group(c));
-                Ok(ArtifactSource::From(format!("{{{{tasks.{}.outputs.artifacts.{exported}}}}}", self.groups[c].name)))
+                Ok(ArtifactSource::From(format!(
+                    "{{{{tasks.{}.outputs.artifacts.{exported}}}}}",
+                    self.groups[c].name
+                )))
             }
             None => {
-                let imported = self.import_artifact(g, Key::Output(producer, name.clone()), value)?;
-                Ok(ArtifactSource::From(format!("{{{{inputs.artifacts.{imported}}}}}")))
+                let imported =
+                    self.import_artifact(g, Key::Output(producer, name.clone()), value)?;
+                Ok(ArtifactSource::From(format!(
+                    "{{{{inputs.artifacts.{imported}}}}}"
+                )))
             }
         }
     }
@@ -837,12 +1036,16 @@ impl GraphCompiler<'_> {
             return Err("this output belongs to a task of another pipeline".into());
         }
         if self.p.tasks[task.index].exit_of.is_some() {
-            return Err("the outputs of an exit task cannot be used: it runs after everything else".into());
+            return Err(
+                "the outputs of an exit task cannot be used: it runs after everything else".into(),
+            );
         }
         if self.exit_mode.is_some() {
-            return Err("an exit task can only use constants, parameters, loop items and \
+            return Err(
+                "an exit task can only use constants, parameters, loop items and \
                  workflow variables, not other tasks' outputs"
-                .into());
+                    .into(),
+            );
         }
         Ok(task.index)
     }
@@ -860,7 +1063,10 @@ impl GraphCompiler<'_> {
 
     /// Make `value` an input parameter of group `g`, passed in by its invoking task.
     fn import_param(&mut self, g: usize, key: Key, value: &Value) -> Res<String> {
-        if let Some(name) = self.groups[g].imports.get(&(key.clone(), Passing::Parameter)) {
+        if let Some(name) = self.groups[g]
+            .imports
+            .get(&(key.clone(), Passing::Parameter))
+        {
             return Ok(format!("{{{{inputs.parameters.{name}}}}}"));
         }
         let outer = match (&key, self.groups[g].kind.clone()) {
@@ -869,27 +1075,38 @@ impl GraphCompiler<'_> {
                 None => "{{item}}".to_owned(),
             },
             _ => {
-                let parent = self.groups[g].parent.ok_or("this value is not available here")?;
+                let parent = self.groups[g]
+                    .parent
+                    .ok_or("this value is not available here")?;
                 self.param_text(parent, Some(Node::Group(g)), value)?
             }
         };
         let base = self.import_name(&key);
         let name = self.groups[g].io_names.unique(&base);
         self.groups[g].in_params.push((name.clone(), outer));
-        self.groups[g].imports.insert((key, Passing::Parameter), name.clone());
+        self.groups[g]
+            .imports
+            .insert((key, Passing::Parameter), name.clone());
         Ok(format!("{{{{inputs.parameters.{name}}}}}"))
     }
 
     fn import_artifact(&mut self, g: usize, key: Key, value: &Value) -> Res<String> {
-        if let Some(name) = self.groups[g].imports.get(&(key.clone(), Passing::Artifact)) {
+        if let Some(name) = self.groups[g]
+            .imports
+            .get(&(key.clone(), Passing::Artifact))
+        {
             return Ok(name.clone());
         }
-        let parent = self.groups[g].parent.ok_or("this file is not available here")?;
+        let parent = self.groups[g]
+            .parent
+            .ok_or("this file is not available here")?;
         let outer = self.artifact_source(parent, Some(Node::Group(g)), value)?;
         let base = self.import_name(&key);
         let name = self.groups[g].io_names.unique(&base);
         self.groups[g].in_artifacts.push((name.clone(), outer));
-        self.groups[g].imports.insert((key, Passing::Artifact), name.clone());
+        self.groups[g]
+            .imports
+            .insert((key, Passing::Artifact), name.clone());
         Ok(name)
     }
 
@@ -898,10 +1115,14 @@ impl GraphCompiler<'_> {
         if let Some(name) = self.groups[c].exports.get(&(key.clone(), passing)) {
             return Ok(name.clone());
         }
-        if passing == Passing::Artifact && matches!(self.groups[c].kind, Kind::Loop(_) | Kind::Limiter(_)) {
-            return Err("a file produced inside a loop cannot be used after the loop (only \
+        if passing == Passing::Artifact
+            && matches!(self.groups[c].kind, Kind::Loop(_) | Kind::Limiter(_))
+        {
+            return Err(
+                "a file produced inside a loop cannot be used after the loop (only \
                  values are collected across iterations)"
-                .into());
+                    .into(),
+            );
         }
         let base = self.import_name(&key);
         let name = self.groups[c].out_names.unique(&base);
@@ -911,8 +1132,12 @@ impl GraphCompiler<'_> {
                 self.groups[c].out_params.push((name.clone(), inner));
             }
             Passing::Artifact => match self.artifact_source(c, None, value)? {
-                ArtifactSource::From(inner) => self.groups[c].out_artifacts.push((name.clone(), inner)),
-                ArtifactSource::Raw(_) => return Err("internal: a file output has no producer".into()),
+                ArtifactSource::From(inner) => {
+                    self.groups[c].out_artifacts.push((name.clone(), inner))
+                }
+                ArtifactSource::Raw(_) => {
+                    return Err("internal: a file output has no producer".into());
+                }
             },
         }
         self.groups[c].exports.insert((key, passing), name.clone());
@@ -940,8 +1165,16 @@ impl GraphCompiler<'_> {
                     format!("{} {} {}", quote(&l), op.as_str(), quote(&r))
                 }
             }
-            Cond::And(a, b) => format!("({}) && ({})", self.render_cond(g, site, a)?, self.render_cond(g, site, b)?),
-            Cond::Or(a, b) => format!("({}) || ({})", self.render_cond(g, site, a)?, self.render_cond(g, site, b)?),
+            Cond::And(a, b) => format!(
+                "({}) && ({})",
+                self.render_cond(g, site, a)?,
+                self.render_cond(g, site, b)?
+            ),
+            Cond::Or(a, b) => format!(
+                "({}) || ({})",
+                self.render_cond(g, site, a)?,
+                self.render_cond(g, site, b)?
+            ),
             Cond::Not(c) => format!("!({})", self.render_cond(g, site, c)?),
         })
     }
@@ -957,7 +1190,8 @@ impl GraphCompiler<'_> {
         for g in 0..self.groups.len() {
             let members = self.groups[g].members.clone();
             let mut graph = DiGraph::<Node, ()>::with_capacity(members.len(), members.len());
-            let index: HashMap<Node, _> = members.iter().map(|m| (*m, graph.add_node(*m))).collect();
+            let index: HashMap<Node, _> =
+                members.iter().map(|m| (*m, graph.add_node(*m))).collect();
             for m in &members {
                 for d in self.deps.get(m).into_iter().flatten() {
                     if let (Some(&from), Some(&to)) = (index.get(d), index.get(m)) {
@@ -995,7 +1229,11 @@ fn is_numeric(v: &Value) -> bool {
 
 /// A string operand of a `when` expression (govaluate literal).
 fn quote(text: &str) -> String {
-    if text.contains('\'') { format!("\"{text}\"") } else { format!("'{text}'") }
+    if text.contains('\'') {
+        format!("\"{text}\"")
+    } else {
+        format!("'{text}'")
+    }
 }
 
 fn compatible(given: Option<&TypeSpec>, expected: Option<&TypeSpec>) -> bool {
@@ -1008,16 +1246,27 @@ fn compatible(given: Option<&TypeSpec>, expected: Option<&TypeSpec>) -> bool {
     }
 }
 
-fn output_argo_name(specs: &[crate::component::OutputSpec], name: &str) -> String {
-    // Output names are made unique the same way the leaf template names them.
-    let mut used = NameSet::default();
-    for spec in specs {
-        let argo = used.unique(&param_name(&spec.name));
-        if spec.name == name {
+impl GraphCompiler<'_> {
+    /// The Argo name of output `name` of task `t`, made unique the way its template does.
+    fn output_argo_name(&self, t: usize, name: &str) -> String {
+        let outputs: Vec<&str> = match &self.p.tasks[t].spec.op {
+            Op::Component(c) => c.spec.outputs.iter().map(|o| o.name.as_str()).collect(),
+            Op::Pipeline(p) => p.outputs.iter().map(|(n, _)| n.as_str()).collect(),
+        };
+        let argo = param_name(name);
+        // Common case: no other output sanitises to the same name.
+        if outputs.iter().filter(|o| param_name(o) == argo).count() == 1 {
             return argo;
         }
+        let mut used = NameSet::default();
+        for output in outputs {
+            let argo = used.unique(&param_name(output));
+            if output == name {
+                return argo;
+            }
+        }
+        param_name(name)
     }
-    param_name(name)
 }
 
 // ----- emitting templates -----------------------------------------------------------------
@@ -1027,16 +1276,24 @@ impl GraphCompiler<'_> {
         let mut templates = Vec::with_capacity(self.groups.len());
         for g in 0..self.groups.len() {
             let group = &self.groups[g];
-            let position: HashMap<Node, usize> =
-                group.members.iter().enumerate().map(|(i, m)| (*m, i)).collect();
+            let position: HashMap<Node, usize> = group
+                .members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (*m, i))
+                .collect();
             let tasks = group
                 .members
                 .iter()
                 .map(|&m| {
-                    let mut deps: Vec<Node> = self.deps.get(&m).into_iter().flatten().copied().collect();
+                    let mut deps: Vec<Node> =
+                        self.deps.get(&m).into_iter().flatten().copied().collect();
                     deps.sort_by_key(|d| position.get(d).copied().unwrap_or(usize::MAX));
                     let depends = (!deps.is_empty()).then(|| {
-                        deps.iter().map(|d| self.node_name(*d)).collect::<Vec<_>>().join(" && ")
+                        deps.iter()
+                            .map(|d| self.node_name(*d))
+                            .collect::<Vec<_>>()
+                            .join(" && ")
                     });
                     match m {
                         Node::Task(t) => DagTask {
@@ -1079,7 +1336,8 @@ impl GraphCompiler<'_> {
                 })
                 .collect();
             let in_params: Vec<String> = group.in_params.iter().map(|(n, _)| n.clone()).collect();
-            let in_artifacts: Vec<String> = group.in_artifacts.iter().map(|(n, _)| n.clone()).collect();
+            let in_artifacts: Vec<String> =
+                group.in_artifacts.iter().map(|(n, _)| n.clone()).collect();
             let mut inputs = dag_io(&in_params, &in_artifacts);
             if g == 0 && !self.is_root {
                 inputs.parameters = self
@@ -1097,7 +1355,10 @@ impl GraphCompiler<'_> {
                 name: group.template.clone(),
                 inputs,
                 outputs: dag_outputs(&group.out_params, &group.out_artifacts),
-                dag: Some(DagTemplate { tasks, ..DagTemplate::default() }),
+                dag: Some(DagTemplate {
+                    tasks,
+                    ..DagTemplate::default()
+                }),
                 parallelism: match group.kind {
                     Kind::Limiter(n) => Some(i64::from(n)),
                     _ => None,
@@ -1105,7 +1366,10 @@ impl GraphCompiler<'_> {
                 ..Template::default()
             });
         }
-        let top = templates.first().map(|t| t.name.clone()).unwrap_or_default();
+        let top = templates
+            .first()
+            .map(|t| t.name.clone())
+            .unwrap_or_default();
         for t in templates {
             self.reg.push(t);
         }
@@ -1116,3 +1380,31 @@ impl GraphCompiler<'_> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::{Component, OutputSpec, output_path};
+
+    /// The builder cannot express a cycle (handles only point backwards), but graph
+    /// components and future front ends can: the check must name the tasks.
+    #[test]
+    fn cycles_are_reported_with_their_tasks() {
+        let c = Component::container("step", "alpine:3.20")
+            .output(OutputSpec::string("out"))
+            .command(["sh", "-c", "echo > \"$0\""])
+            .arg(output_path("out"));
+        let mut p = Pipeline::new("loop");
+        p.task(c.task().name("a"));
+        p.task(c.task().name("b"));
+        let mut reg = Registry::new(200);
+        let mut g = GraphCompiler::new(&mut reg, &p, true, 200);
+        g.build_tree();
+        g.name_everything();
+        g.add_dep(Some(Node::Task(0)), Node::Task(1));
+        g.add_dep(Some(Node::Task(1)), Node::Task(0));
+        g.check_cycles();
+        let messages: Vec<String> = reg.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("cycle: a -> b"), "{messages:?}");
+    }
+}

@@ -8,8 +8,8 @@ use crate::argo::{
     TemplateMetadata, ValueFrom,
 };
 use crate::component::{
-    CmdArg, Component, ContainerImpl, Implementation, Passing, Predicate, ResourceImpl,
-    TaskConfig, TypeSpec,
+    CmdArg, Component, ContainerImpl, Implementation, Passing, Predicate, ResourceImpl, TaskConfig,
+    TypeSpec,
 };
 
 /// KFP v1 annotation carrying the component's spec (read by KFP's UI and metadata writer).
@@ -33,7 +33,9 @@ pub struct InputUse {
 /// The Argo name of every input and output of a component (sanitised, unique).
 fn argo_names<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
     let mut used = super::names::NameSet::default();
-    names.map(|n| (n.to_owned(), used.unique(&param_name(n)))).collect()
+    names
+        .map(|n| (n.to_owned(), used.unique(&param_name(n))))
+        .collect()
 }
 
 /// Where a file output is written inside the container (KFP v1's layout).
@@ -88,7 +90,9 @@ pub fn leaf_template(
                     Some(_) => {
                         written.insert(output.clone(), path.clone());
                     }
-                    None => errors.push(format!("fileOutputs names {output:?}, which is not an output")),
+                    None => errors.push(format!(
+                        "fileOutputs names {output:?}, which is not an output"
+                    )),
                 }
             }
             template.container = Some(container(c, command, args, &config));
@@ -96,7 +100,9 @@ pub fn leaf_template(
         Implementation::Resource(r) => {
             for input in &spec.inputs {
                 if present.contains(input.name.as_str()) {
-                    usage.values.insert(input.name.clone(), input_names[&input.name].clone());
+                    usage
+                        .values
+                        .insert(input.name.clone(), input_names[&input.name].clone());
                 }
             }
             template.resource = Some(resource(r));
@@ -105,7 +111,10 @@ pub fn leaf_template(
 
     // Inputs: values as parameters, files as artifacts, with the component's defaults.
     for input in &spec.inputs {
-        let default = input.default.clone().filter(|_| !supplied.contains(&input.name));
+        let default = input
+            .default
+            .clone()
+            .filter(|_| !supplied.contains(&input.name));
         if let Some(name) = usage.values.get(&input.name) {
             template.inputs.parameters.push(Parameter {
                 name: name.clone(),
@@ -130,7 +139,10 @@ pub fn leaf_template(
             if let Some(path) = r.output_json_paths.get(&output.name) {
                 template.outputs.parameters.push(Parameter {
                     name: name.clone(),
-                    value_from: Some(ValueFrom { json_path: Some(path.clone()), ..ValueFrom::default() }),
+                    value_from: Some(ValueFrom {
+                        json_path: Some(path.clone()),
+                        ..ValueFrom::default()
+                    }),
                     ..Parameter::default()
                 });
             } else {
@@ -152,7 +164,10 @@ pub fn leaf_template(
         match TypeSpec::passing(output.type_spec.as_ref()) {
             Passing::Parameter => template.outputs.parameters.push(Parameter {
                 name: name.clone(),
-                value_from: Some(ValueFrom { path: Some(path.clone()), ..ValueFrom::default() }),
+                value_from: Some(ValueFrom {
+                    path: Some(path.clone()),
+                    ..ValueFrom::default()
+                }),
                 ..Parameter::default()
             }),
             Passing::Artifact => template.outputs.artifacts.push(Artifact {
@@ -165,7 +180,11 @@ pub fn leaf_template(
 
     apply_pod_settings(&mut template, &config);
     template.metadata = metadata(component, &config, display_name);
-    if errors.is_empty() { Ok((template, usage)) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok((template, usage))
+    } else {
+        Err(errors)
+    }
 }
 
 struct Resolver<'a> {
@@ -276,7 +295,8 @@ impl Resolver<'_> {
         match cond {
             Predicate::IsPresent { input } => {
                 if !self.input_names.contains_key(input) {
-                    self.errors.push(format!("`isPresent: {input}` names no input"));
+                    self.errors
+                        .push(format!("`isPresent: {input}` names no input"));
                     return None;
                 }
                 Some(self.present.contains(input.as_str()))
@@ -285,7 +305,12 @@ impl Resolver<'_> {
             Predicate::ConstantText(t) => Some(t.trim().eq_ignore_ascii_case("true")),
             Predicate::InputValue { input } => {
                 // Only a default known now can decide the branch when compiling.
-                match self.component.spec.input(input).and_then(|i| i.default.as_deref()) {
+                match self
+                    .component
+                    .spec
+                    .input(input)
+                    .and_then(|i| i.default.as_deref())
+                {
                     Some(d) => Some(d.trim().eq_ignore_ascii_case("true")),
                     None => {
                         self.errors.push(format!(
@@ -300,11 +325,20 @@ impl Resolver<'_> {
     }
 }
 
-fn container(c: &ContainerImpl, command: Vec<String>, args: Vec<String>, config: &TaskConfig) -> argo::Container {
+fn container(
+    c: &ContainerImpl,
+    command: Vec<String>,
+    args: Vec<String>,
+    config: &TaskConfig,
+) -> argo::Container {
     let mut env: Vec<argo::EnvVar> = c
         .env
         .iter()
-        .map(|(k, v)| argo::EnvVar { name: k.clone(), value: Some(v.clone()), value_from: None })
+        .map(|(k, v)| argo::EnvVar {
+            name: k.clone(),
+            value: Some(v.clone()),
+            value_from: None,
+        })
         .collect();
     for var in &config.env {
         env.retain(|e| e.name != var.name);
@@ -349,7 +383,11 @@ fn apply_pod_settings(template: &mut Template, config: &TaskConfig) {
     template.sidecars = config.sidecars.clone();
 }
 
-fn metadata(component: &Component, config: &TaskConfig, display_name: Option<&str>) -> TemplateMetadata {
+fn metadata(
+    component: &Component,
+    config: &TaskConfig,
+    display_name: Option<&str>,
+) -> TemplateMetadata {
     let mut meta = TemplateMetadata {
         labels: component.spec.metadata.labels.clone(),
         annotations: component.spec.metadata.annotations.clone(),
@@ -359,15 +397,18 @@ fn metadata(component: &Component, config: &TaskConfig, display_name: Option<&st
     if let Some(enabled) = config.caching {
         meta.labels.insert(CACHE_LABEL.into(), enabled.to_string());
         if !enabled {
-            meta.annotations.insert(CACHE_STALENESS_ANNOTATION.into(), "P0D".into());
+            meta.annotations
+                .insert(CACHE_STALENESS_ANNOTATION.into(), "P0D".into());
         }
     }
     if let Some(name) = display_name {
-        meta.annotations.insert(DISPLAY_NAME_ANNOTATION.into(), name.to_owned());
+        meta.annotations
+            .insert(DISPLAY_NAME_ANNOTATION.into(), name.to_owned());
     }
     if matches!(component.spec.implementation, Implementation::Container(_)) {
         if let Ok(spec) = serde_json::to_string(&component.spec) {
-            meta.annotations.insert(COMPONENT_SPEC_ANNOTATION.into(), spec);
+            meta.annotations
+                .insert(COMPONENT_SPEC_ANNOTATION.into(), spec);
         }
     }
     meta
@@ -376,8 +417,20 @@ fn metadata(component: &Component, config: &TaskConfig, display_name: Option<&st
 /// Inputs/outputs declared on a DAG template for values crossing its boundary.
 pub fn dag_io(params: &[String], artifacts: &[String]) -> Inputs {
     Inputs {
-        parameters: params.iter().map(|n| Parameter { name: n.clone(), ..Parameter::default() }).collect(),
-        artifacts: artifacts.iter().map(|n| Artifact { name: n.clone(), ..Artifact::default() }).collect(),
+        parameters: params
+            .iter()
+            .map(|n| Parameter {
+                name: n.clone(),
+                ..Parameter::default()
+            })
+            .collect(),
+        artifacts: artifacts
+            .iter()
+            .map(|n| Artifact {
+                name: n.clone(),
+                ..Artifact::default()
+            })
+            .collect(),
     }
 }
 
@@ -388,13 +441,20 @@ pub fn dag_outputs(params: &[(String, String)], artifacts: &[(String, String)]) 
             .iter()
             .map(|(name, from)| Parameter {
                 name: name.clone(),
-                value_from: Some(ValueFrom { parameter: Some(from.clone()), ..ValueFrom::default() }),
+                value_from: Some(ValueFrom {
+                    parameter: Some(from.clone()),
+                    ..ValueFrom::default()
+                }),
                 ..Parameter::default()
             })
             .collect(),
         artifacts: artifacts
             .iter()
-            .map(|(name, from)| Artifact { name: name.clone(), from: Some(from.clone()), ..Artifact::default() })
+            .map(|(name, from)| Artifact {
+                name: name.clone(),
+                from: Some(from.clone()),
+                ..Artifact::default()
+            })
             .collect(),
     }
 }

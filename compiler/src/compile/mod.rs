@@ -50,7 +50,10 @@ pub struct CompileOptions {
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        Self { max_dag_tasks: ARGO_MAX_ITEMS, validate: true }
+        Self {
+            max_dag_tasks: ARGO_MAX_ITEMS,
+            validate: true,
+        }
     }
 }
 
@@ -60,11 +63,17 @@ pub fn compile(pipeline: &Pipeline) -> Result<Workflow, CompileError> {
 }
 
 /// Compile with explicit options.
-pub fn compile_with(pipeline: &Pipeline, options: &CompileOptions) -> Result<Workflow, CompileError> {
+pub fn compile_with(
+    pipeline: &Pipeline,
+    options: &CompileOptions,
+) -> Result<Workflow, CompileError> {
     let mut reg = Registry::new(options.max_dag_tasks);
     let entry = GraphCompiler::new(&mut reg, pipeline, true, options.max_dag_tasks).compile();
     if !reg.problems.is_empty() {
-        return Err(CompileError::Pipeline { pipeline: pipeline.name.clone(), problems: reg.problems });
+        return Err(CompileError::Pipeline {
+            pipeline: pipeline.name.clone(),
+            problems: reg.problems,
+        });
     }
     let mut templates = reg.templates;
     if let Some(pos) = templates.iter().position(|t| t.name == entry) {
@@ -113,7 +122,9 @@ pub fn compile_with(pipeline: &Pipeline, options: &CompileOptions) -> Result<Wor
                 seconds_after_completion: Some(secs(d.as_secs())),
                 ..TtlStrategy::default()
             }),
-            pod_gc: pipeline.settings.pod_gc.map(|s| PodGc { strategy: s.as_str().into() }),
+            pod_gc: pipeline.settings.pod_gc.map(|s| PodGc {
+                strategy: s.as_str().into(),
+            }),
             service_account_name: pipeline.settings.service_account.clone(),
             image_pull_secrets: pipeline
                 .settings
@@ -126,8 +137,8 @@ pub fn compile_with(pipeline: &Pipeline, options: &CompileOptions) -> Result<Wor
         },
     };
     if options.validate {
-        let value = serde_json::to_value(&workflow)
-            .map_err(|e| CompileError::Yaml(e.to_string()))?;
+        let value =
+            serde_json::to_value(&workflow).map_err(|e| CompileError::Yaml(e.to_string()))?;
         crate::validate::validate_workflow(&value).map_err(|source| CompileError::Invalid {
             pipeline: pipeline.name.clone(),
             source,
@@ -174,8 +185,14 @@ fn metadata(pipeline: &Pipeline) -> ObjectMeta {
         namespace: pipeline.settings.namespace.clone(),
         ..ObjectMeta::default()
     };
-    meta.annotations.insert(PIPELINE_SPEC_ANNOTATION.into(), serde_json::Value::Object(spec).to_string());
-    meta.annotations.insert(COMPILER_ANNOTATION.into(), format!("kfp-rs {}", env!("CARGO_PKG_VERSION")));
+    meta.annotations.insert(
+        PIPELINE_SPEC_ANNOTATION.into(),
+        serde_json::Value::Object(spec).to_string(),
+    );
+    meta.annotations.insert(
+        COMPILER_ANNOTATION.into(),
+        format!("kfp-rs {}", env!("CARGO_PKG_VERSION")),
+    );
     for (k, v) in &pipeline.settings.labels {
         meta.labels.insert(k.clone(), v.clone());
     }
@@ -198,5 +215,8 @@ pub fn compile_to_yaml(pipeline: &Pipeline) -> Result<String, CompileError> {
 /// Compile, validate and write to `path`. Nothing is written unless all of it succeeds.
 pub fn compile_to_file(pipeline: &Pipeline, path: &Path) -> Result<(), CompileError> {
     let yaml = compile_to_yaml(pipeline)?;
-    std::fs::write(path, yaml).map_err(|source| CompileError::Write { path: path.to_owned(), source })
+    std::fs::write(path, yaml).map_err(|source| CompileError::Write {
+        path: path.to_owned(),
+        source,
+    })
 }

@@ -1,6 +1,6 @@
 //! Kubernetes-safe names, unique within their namespace.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Longest base name we generate, leaving room for `-<n>` suffixes under Argo's 128.
 const MAX_BASE: usize = 100;
@@ -20,7 +20,11 @@ pub fn k8s_name(raw: &str, fallback: &str) -> String {
         }
     }
     let trimmed = out.trim_matches('-');
-    let mut name = if trimmed.is_empty() { fallback.to_owned() } else { trimmed.to_owned() };
+    let mut name = if trimmed.is_empty() {
+        fallback.to_owned()
+    } else {
+        trimmed.to_owned()
+    };
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert_str(0, "t-");
     }
@@ -40,13 +44,19 @@ pub fn param_name(raw: &str) -> String {
         }
     }
     let trimmed = out.trim_matches('-');
-    if trimmed.is_empty() { "value".to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        "value".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 /// Hands out names unique within one namespace, suffixing `-2`, `-3`, ... on clashes.
 #[derive(Debug, Default)]
 pub struct NameSet {
     used: HashSet<String>,
+    /// Next suffix to try per base, so naming n tasks after one component stays linear.
+    next_suffix: HashMap<String, usize>,
 }
 
 impl NameSet {
@@ -60,14 +70,14 @@ impl NameSet {
         if self.used.insert(base.to_owned()) {
             return base.to_owned();
         }
-        (2..)
-            .map(|n| format!("{base}-{n}"))
-            .find(|candidate| !self.used.contains(candidate))
-            .map(|name| {
-                self.used.insert(name.clone());
-                name
-            })
-            .unwrap_or_else(|| base.to_owned())
+        let next = self.next_suffix.entry(base.to_owned()).or_insert(2);
+        loop {
+            let candidate = format!("{base}-{next}");
+            *next += 1;
+            if self.used.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
     }
 }
 

@@ -35,7 +35,11 @@ impl Registry {
     }
 
     pub(crate) fn problem(&mut self, task: Option<String>, field: Option<String>, message: String) {
-        let problem = Problem { task, field, message };
+        let problem = Problem {
+            task,
+            field,
+            message,
+        };
         if !self.problems.contains(&problem) {
             self.problems.push(problem);
         }

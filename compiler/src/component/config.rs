@@ -4,8 +4,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::argo::{
-    Backoff, Container, EnvVar, EnvVarSource, KeySelector, RetryStrategy, Toleration,
-    VolumeMount,
+    Backoff, Container, EnvVar, EnvVarSource, KeySelector, RetryStrategy, Toleration, VolumeMount,
 };
 
 /// The Kubernetes side of a task: what `component.yaml` cannot say.
@@ -59,7 +58,10 @@ impl Volume {
         Self(json!({"name": name, "emptyDir": {"medium": "Memory", "sizeLimit": size_limit}}))
     }
     pub fn name(&self) -> &str {
-        self.0.get("name").and_then(|n| n.as_str()).unwrap_or_default()
+        self.0
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
     }
 }
 
@@ -123,14 +125,27 @@ pub struct RetryBackoff {
 
 impl Retry {
     pub fn new(limit: u32) -> Self {
-        Self { limit, policy: None, backoff: None }
+        Self {
+            limit,
+            policy: None,
+            backoff: None,
+        }
     }
     pub fn policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = Some(policy);
         self
     }
-    pub fn backoff(mut self, duration: Duration, factor: u32, max_duration: Option<Duration>) -> Self {
-        self.backoff = Some(RetryBackoff { duration, factor, max_duration });
+    pub fn backoff(
+        mut self,
+        duration: Duration,
+        factor: u32,
+        max_duration: Option<Duration>,
+    ) -> Self {
+        self.backoff = Some(RetryBackoff {
+            duration,
+            factor,
+            max_duration,
+        });
         self
     }
 
@@ -160,7 +175,11 @@ pub trait Configure: Sized {
 
     /// A plain environment variable.
     fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let var = EnvVar { name: name.into(), value: Some(value.into()), value_from: None };
+        let var = EnvVar {
+            name: name.into(),
+            value: Some(value.into()),
+            value_from: None,
+        };
         self.config_mut().set_env(var);
         self
     }
@@ -170,7 +189,11 @@ pub trait Configure: Sized {
             name: name.into(),
             value: None,
             value_from: Some(EnvVarSource {
-                secret_key_ref: Some(KeySelector { name: secret.into(), key: key.into(), optional: None }),
+                secret_key_ref: Some(KeySelector {
+                    name: secret.into(),
+                    key: key.into(),
+                    optional: None,
+                }),
                 ..EnvVarSource::default()
             }),
         };
@@ -196,22 +219,30 @@ pub trait Configure: Sized {
     }
     /// CPU request, e.g. `"500m"`.
     fn cpu_request(mut self, quantity: impl Into<String>) -> Self {
-        self.config_mut().requests.insert("cpu".into(), quantity.into());
+        self.config_mut()
+            .requests
+            .insert("cpu".into(), quantity.into());
         self
     }
     /// CPU limit, e.g. `"2"`.
     fn cpu_limit(mut self, quantity: impl Into<String>) -> Self {
-        self.config_mut().limits.insert("cpu".into(), quantity.into());
+        self.config_mut()
+            .limits
+            .insert("cpu".into(), quantity.into());
         self
     }
     /// Memory request, e.g. `"1Gi"`.
     fn memory_request(mut self, quantity: impl Into<String>) -> Self {
-        self.config_mut().requests.insert("memory".into(), quantity.into());
+        self.config_mut()
+            .requests
+            .insert("memory".into(), quantity.into());
         self
     }
     /// Memory limit, e.g. `"4Gi"`.
     fn memory_limit(mut self, quantity: impl Into<String>) -> Self {
-        self.config_mut().limits.insert("memory".into(), quantity.into());
+        self.config_mut()
+            .limits
+            .insert("memory".into(), quantity.into());
         self
     }
     /// GPUs of NVIDIA's device plugin (`nvidia.com/gpu`).
@@ -220,12 +251,16 @@ pub trait Configure: Sized {
     }
     /// GPUs of another vendor's device plugin, e.g. `amd.com/gpu`.
     fn gpu_limit_of(mut self, vendor_key: impl Into<String>, count: u32) -> Self {
-        self.config_mut().limits.insert(vendor_key.into(), count.to_string());
+        self.config_mut()
+            .limits
+            .insert(vendor_key.into(), count.to_string());
         self
     }
     /// Run only on nodes carrying this label.
     fn node_selector(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.config_mut().node_selector.insert(key.into(), value.into());
+        self.config_mut()
+            .node_selector
+            .insert(key.into(), value.into());
         self
     }
     /// Allow nodes with a matching taint.
@@ -279,7 +314,9 @@ pub trait Configure: Sized {
         self
     }
     fn pod_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.config_mut().annotations.insert(key.into(), value.into());
+        self.config_mut()
+            .annotations
+            .insert(key.into(), value.into());
         self
     }
     /// A container that runs beside the main one for the task's lifetime.
@@ -314,7 +351,8 @@ impl TaskConfig {
         out.requests.extend(overrides.requests.clone());
         out.limits.extend(overrides.limits.clone());
         out.node_selector.extend(overrides.node_selector.clone());
-        out.tolerations.extend(overrides.tolerations.iter().cloned());
+        out.tolerations
+            .extend(overrides.tolerations.iter().cloned());
         if overrides.affinity.is_some() {
             out.affinity.clone_from(&overrides.affinity);
         }
@@ -322,7 +360,8 @@ impl TaskConfig {
             out.volumes.retain(|o| o.name() != v.name());
             out.volumes.push(v.clone());
         }
-        out.volume_mounts.extend(overrides.volume_mounts.iter().cloned());
+        out.volume_mounts
+            .extend(overrides.volume_mounts.iter().cloned());
         out.image_pull_policy = overrides.image_pull_policy.or(out.image_pull_policy);
         if overrides.retry.is_some() {
             out.retry.clone_from(&overrides.retry);

@@ -70,12 +70,16 @@ pub fn input_path(name: impl Into<String>) -> CmdArg {
 
 /// The path a task must write an output to (`{outputPath: name}`).
 pub fn output_path(name: impl Into<String>) -> CmdArg {
-    CmdArg::OutputPath { output: name.into() }
+    CmdArg::OutputPath {
+        output: name.into(),
+    }
 }
 
 /// Several pieces joined into one argument (`{concat: [...]}`).
 pub fn concat(parts: impl IntoIterator<Item = impl Into<CmdArg>>) -> CmdArg {
-    CmdArg::Concat { concat: parts.into_iter().map(Into::into).collect() }
+    CmdArg::Concat {
+        concat: parts.into_iter().map(Into::into).collect(),
+    }
 }
 
 /// Arguments used only when the task supplies `input` (`{if: {cond: {isPresent: input}}}`).
@@ -85,7 +89,9 @@ pub fn if_present(
 ) -> CmdArg {
     CmdArg::If {
         branch: Box::new(IfPlaceholder {
-            cond: Predicate::IsPresent { input: input.into() },
+            cond: Predicate::IsPresent {
+                input: input.into(),
+            },
             then: then.into_iter().map(Into::into).collect(),
             otherwise: Vec::new(),
         }),
@@ -125,7 +131,11 @@ impl CmdArg {
                     Predicate::InputValue { input } => f(Usage::InputValue(input)),
                     Predicate::Constant(_) | Predicate::ConstantText(_) => {}
                 }
-                branch.then.iter().chain(&branch.otherwise).for_each(|a| a.visit(f));
+                branch
+                    .then
+                    .iter()
+                    .chain(&branch.otherwise)
+                    .for_each(|a| a.visit(f));
             }
         }
     }

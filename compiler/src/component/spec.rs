@@ -143,7 +143,11 @@ impl ResourceAction {
 impl InputSpec {
     /// An input of the given KFP type.
     pub fn new(name: impl Into<String>, type_spec: Option<TypeSpec>) -> Self {
-        Self { name: name.into(), type_spec, ..<Self as Default>::default() }
+        Self {
+            name: name.into(),
+            type_spec,
+            ..<Self as Default>::default()
+        }
     }
     /// An input typed after a Rust type.
     pub fn of<T: KfpType>(name: impl Into<String>) -> Self {
@@ -187,7 +191,11 @@ impl InputSpec {
 
 impl OutputSpec {
     pub fn new(name: impl Into<String>, type_spec: Option<TypeSpec>) -> Self {
-        Self { name: name.into(), type_spec, description: None }
+        Self {
+            name: name.into(),
+            type_spec,
+            description: None,
+        }
     }
     pub fn of<T: KfpType>(name: impl Into<String>) -> Self {
         Self::new(name, Some(T::type_spec()))
@@ -275,7 +283,10 @@ impl Component {
 
     /// Wrap a spec loaded from elsewhere (e.g. a `component.yaml`).
     pub fn from_spec(spec: ComponentSpec) -> Self {
-        Self { spec, config: TaskConfig::default() }
+        Self {
+            spec,
+            config: TaskConfig::default(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -295,7 +306,10 @@ impl Component {
         self
     }
     pub fn annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.spec.metadata.annotations.insert(key.into(), value.into());
+        self.spec
+            .metadata
+            .annotations
+            .insert(key.into(), value.into());
         self
     }
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -321,7 +335,9 @@ impl Component {
     pub fn command(mut self, parts: impl IntoIterator<Item = impl Into<CmdArg>>) -> Self {
         match self.container_impl() {
             Some(c) => c.command = parts.into_iter().map(Into::into).collect(),
-            None => self.config.misuse("command", "a resource component has no command"),
+            None => self
+                .config
+                .misuse("command", "a resource component has no command"),
         }
         self
     }
@@ -329,7 +345,9 @@ impl Component {
     pub fn args(mut self, parts: impl IntoIterator<Item = impl Into<CmdArg>>) -> Self {
         match self.container_impl() {
             Some(c) => c.args.extend(parts.into_iter().map(Into::into)),
-            None => self.config.misuse("args", "a resource component has no arguments"),
+            None => self
+                .config
+                .misuse("args", "a resource component has no arguments"),
         }
         self
     }
@@ -343,7 +361,9 @@ impl Component {
             Some(c) => {
                 c.file_outputs.insert(output.into(), path.into());
             }
-            None => self.config.misuse("file_output", "a resource component has no files"),
+            None => self
+                .config
+                .misuse("file_output", "a resource component has no files"),
         }
         self
     }
@@ -351,7 +371,9 @@ impl Component {
     pub fn image(mut self, image: impl Into<String>) -> Self {
         match self.container_impl() {
             Some(c) => c.image = image.into(),
-            None => self.config.misuse("image", "a resource component has no image"),
+            None => self
+                .config
+                .misuse("image", "a resource component has no image"),
         }
         self
     }
@@ -359,7 +381,9 @@ impl Component {
     pub fn success_condition(mut self, condition: impl Into<String>) -> Self {
         match self.resource_impl() {
             Some(r) => r.success_condition = Some(condition.into()),
-            None => self.config.misuse("success_condition", "only resource components wait"),
+            None => self
+                .config
+                .misuse("success_condition", "only resource components wait"),
         }
         self
     }
@@ -367,7 +391,9 @@ impl Component {
     pub fn failure_condition(mut self, condition: impl Into<String>) -> Self {
         match self.resource_impl() {
             Some(r) => r.failure_condition = Some(condition.into()),
-            None => self.config.misuse("failure_condition", "only resource components wait"),
+            None => self
+                .config
+                .misuse("failure_condition", "only resource components wait"),
         }
         self
     }
@@ -375,7 +401,10 @@ impl Component {
     pub fn set_owner_reference(mut self, on: bool) -> Self {
         match self.resource_impl() {
             Some(r) => r.set_owner_reference = Some(on),
-            None => self.config.misuse("set_owner_reference", "only resource components own objects"),
+            None => self.config.misuse(
+                "set_owner_reference",
+                "only resource components own objects",
+            ),
         }
         self
     }
@@ -383,7 +412,9 @@ impl Component {
     pub fn merge_strategy(mut self, strategy: impl Into<String>) -> Self {
         match self.resource_impl() {
             Some(r) => r.merge_strategy = Some(strategy.into()),
-            None => self.config.misuse("merge_strategy", "only resource components patch"),
+            None => self
+                .config
+                .misuse("merge_strategy", "only resource components patch"),
         }
         self
     }
@@ -399,7 +430,9 @@ impl Component {
                 r.output_json_paths.insert(output.clone(), json_path.into());
                 self.spec.outputs.push(OutputSpec::string(output));
             }
-            None => self.config.misuse("output_json_path", "only resource components read objects"),
+            None => self
+                .config
+                .misuse("output_json_path", "only resource components read objects"),
         }
         self
     }

@@ -54,16 +54,25 @@ impl TypeSpec {
 
     /// The scalar kind of a parameter type, recognising the aliases KFP v1 accepts.
     pub fn scalar_kind(&self) -> Option<ScalarKind> {
+        const KINDS: [(&str, ScalarKind); 12] = [
+            ("String", ScalarKind::String),
+            ("str", ScalarKind::String),
+            ("Integer", ScalarKind::Integer),
+            ("int", ScalarKind::Integer),
+            ("Float", ScalarKind::Float),
+            ("double", ScalarKind::Float),
+            ("Boolean", ScalarKind::Boolean),
+            ("bool", ScalarKind::Boolean),
+            ("JsonArray", ScalarKind::JsonArray),
+            ("List", ScalarKind::JsonArray),
+            ("JsonObject", ScalarKind::JsonObject),
+            ("Dict", ScalarKind::JsonObject),
+        ];
         let Self::Name(name) = self else { return None };
-        Some(match name.to_ascii_lowercase().as_str() {
-            "string" | "str" | "text" => ScalarKind::String,
-            "integer" | "int" => ScalarKind::Integer,
-            "float" | "double" => ScalarKind::Float,
-            "boolean" | "bool" => ScalarKind::Boolean,
-            "jsonarray" | "list" => ScalarKind::JsonArray,
-            "jsonobject" | "dict" => ScalarKind::JsonObject,
-            _ => return None,
-        })
+        KINDS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, k)| *k)
     }
 
     /// Parameter types travel as Argo parameters; everything else (Model, Dataset, CSV...)
@@ -93,15 +102,16 @@ impl TypeSpec {
 
     /// Whether `text` is a valid constant of this type (non-scalar types accept any text).
     pub fn check_constant(&self, text: &str) -> Result<(), String> {
-        let Some(kind) = self.scalar_kind() else { return Ok(()) };
+        let Some(kind) = self.scalar_kind() else {
+            return Ok(());
+        };
         let ok = match kind {
             ScalarKind::String => true,
             ScalarKind::Integer => text.trim().parse::<i64>().is_ok(),
             ScalarKind::Float => text.trim().parse::<f64>().is_ok(),
-            ScalarKind::Boolean => matches!(
-                text.trim().to_ascii_lowercase().as_str(),
-                "true" | "false"
-            ),
+            ScalarKind::Boolean => {
+                matches!(text.trim().to_ascii_lowercase().as_str(), "true" | "false")
+            }
             ScalarKind::JsonArray => {
                 matches!(serde_json::from_str(text), Ok(serde_json::Value::Array(_)))
             }
@@ -109,12 +119,19 @@ impl TypeSpec {
                 matches!(serde_json::from_str(text), Ok(serde_json::Value::Object(_)))
             }
         };
-        if ok { Ok(()) } else { Err(format!("{text:?} is not a valid {self}")) }
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{text:?} is not a valid {self}"))
+        }
     }
 
     /// Numbers compare numerically in conditions; everything else as text.
     pub fn is_numeric(&self) -> bool {
-        matches!(self.scalar_kind(), Some(ScalarKind::Integer | ScalarKind::Float))
+        matches!(
+            self.scalar_kind(),
+            Some(ScalarKind::Integer | ScalarKind::Float)
+        )
     }
 }
 
@@ -122,9 +139,7 @@ impl fmt::Display for TypeSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Name(n) => f.write_str(n),
-            Self::Structured(m) => {
-                f.write_str(&serde_json::to_string(m).map_err(|_| fmt::Error)?)
-            }
+            Self::Structured(m) => f.write_str(&serde_json::to_string(m).map_err(|_| fmt::Error)?),
         }
     }
 }
@@ -209,13 +224,23 @@ mod tests {
         assert!(TypeSpec::boolean().check_constant("True").is_ok());
         assert!(TypeSpec::json_array().check_constant("[1,2]").is_ok());
         assert!(TypeSpec::json_array().check_constant("{}").is_err());
-        assert!(TypeSpec::Name("Model".into()).check_constant("anything").is_ok());
+        assert!(
+            TypeSpec::Name("Model".into())
+                .check_constant("anything")
+                .is_ok()
+        );
     }
 
     #[test]
     fn passing_follows_the_type() {
         assert_eq!(TypeSpec::passing(None), Passing::Parameter);
-        assert_eq!(TypeSpec::passing(Some(&TypeSpec::float())), Passing::Parameter);
-        assert_eq!(TypeSpec::passing(Some(&TypeSpec::Name("CSV".into()))), Passing::Artifact);
+        assert_eq!(
+            TypeSpec::passing(Some(&TypeSpec::float())),
+            Passing::Parameter
+        );
+        assert_eq!(
+            TypeSpec::passing(Some(&TypeSpec::Name("CSV".into()))),
+            Passing::Artifact
+        );
     }
 }

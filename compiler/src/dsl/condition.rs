@@ -38,7 +38,11 @@ impl CmpOp {
 impl Cond {
     /// Compare two untyped values.
     pub fn compare(lhs: impl Into<Value>, op: CmpOp, rhs: impl Into<Value>) -> Self {
-        Self::Compare { lhs: lhs.into(), op, rhs: rhs.into() }
+        Self::Compare {
+            lhs: lhs.into(),
+            op,
+            rhs: rhs.into(),
+        }
     }
     /// Both must hold.
     pub fn and(self, other: Cond) -> Self {

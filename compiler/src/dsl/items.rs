@@ -22,7 +22,11 @@ pub struct Items<T> {
 
 impl<T> Items<T> {
     fn new(source: LoopSource) -> Self {
-        Self { source, parallelism: None, _type: PhantomData }
+        Self {
+            source,
+            parallelism: None,
+            _type: PhantomData,
+        }
     }
     /// Run at most `n` iterations at the same time.
     pub fn parallelism(mut self, n: u32) -> Self {
@@ -107,13 +111,19 @@ pub struct Item<T> {
 
 impl<T> Clone for Item<T> {
     fn clone(&self) -> Self {
-        Self { value: self.value.clone(), _type: PhantomData }
+        Self {
+            value: self.value.clone(),
+            _type: PhantomData,
+        }
     }
 }
 
 impl<T> Item<T> {
     pub(crate) fn new(value: Value) -> Self {
-        Self { value, _type: PhantomData }
+        Self {
+            value,
+            _type: PhantomData,
+        }
     }
     /// One field of a map item (`{{item.<name>}}`), typed as the caller expects.
     pub fn field<U: KfpType>(&self, name: &str) -> Param<U> {

@@ -5,12 +5,14 @@
 //! all together and by name, when it is compiled: building never panics.
 
 mod condition;
+mod container;
 mod items;
 mod pipeline;
 mod task;
 mod value;
 
 pub use condition::*;
+pub use container::*;
 pub use items::*;
 pub use pipeline::*;
 pub use task::*;

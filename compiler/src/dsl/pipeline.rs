@@ -101,8 +101,13 @@ pub(crate) struct Group {
 pub(crate) enum GroupKind {
     Root,
     Condition(Cond),
-    Loop { source: LoopSource, parallelism: Option<u32> },
-    ExitHandler { exit_task: usize },
+    Loop {
+        source: LoopSource,
+        parallelism: Option<u32>,
+    },
+    ExitHandler {
+        exit_task: usize,
+    },
 }
 
 /// A member of a group, in the order it was added.
@@ -121,7 +126,10 @@ impl Pipeline {
             description: None,
             params: Vec::new(),
             tasks: Vec::new(),
-            groups: vec![Group { kind: GroupKind::Root, members: Vec::new() }],
+            groups: vec![Group {
+                kind: GroupKind::Root,
+                members: Vec::new(),
+            }],
             current: GroupId(0),
             outputs: Vec::new(),
             settings: PipelineSettings::default(),
@@ -171,7 +179,8 @@ impl Pipeline {
     ) -> Value {
         let name = name.into();
         if self.params.iter().any(|p| p.name == name) {
-            self.errors.push(format!("parameter {name:?} is declared twice"));
+            self.errors
+                .push(format!("parameter {name:?} is declared twice"));
         }
         if let (Some(t), Some(d)) = (&type_spec, &default) {
             if let Err(e) = t.check_constant(d) {
@@ -185,14 +194,22 @@ impl Pipeline {
             description,
             choices: Vec::new(),
         });
-        Value { kind: ValueKind::Param { pipeline: self.id, name }, type_spec }
+        Value {
+            kind: ValueKind::Param {
+                pipeline: self.id,
+                name,
+            },
+            type_spec,
+        }
     }
 
     /// Restrict a declared parameter to a set of values (Argo `enum`).
     pub fn param_choices(&mut self, name: &str, choices: impl IntoIterator<Item = impl ToString>) {
         match self.params.iter_mut().find(|p| p.name == name) {
             Some(p) => p.choices = choices.into_iter().map(|c| c.to_string()).collect(),
-            None => self.errors.push(format!("`param_choices`: no parameter {name:?}")),
+            None => self
+                .errors
+                .push(format!("`param_choices`: no parameter {name:?}")),
         }
     }
 
@@ -200,12 +217,29 @@ impl Pipeline {
     pub fn task<T: IntoTask>(&mut self, task: T) -> Task<T::Outputs> {
         let (spec, make_outputs) = task.into_task();
         let index = self.tasks.len();
-        let id = TaskId { pipeline: self.id, index };
-        let specs = spec.op.outputs();
-        let outputs = make_outputs(&OutputSource { task: id, specs: specs.clone() });
-        self.tasks.push(TaskNode { spec, exit_of: None });
-        self.groups[self.current.0].members.push(Member::Task(index));
-        Task { id, outputs_src: Arc::new(OutputSourceData { specs }), outputs }
+        let id = TaskId {
+            pipeline: self.id,
+            index,
+        };
+        let source = OutputSource {
+            task: id,
+            specs: spec.op.outputs(),
+        };
+        let outputs = make_outputs(&source);
+        self.tasks.push(TaskNode {
+            spec,
+            exit_of: None,
+        });
+        self.groups[self.current.0]
+            .members
+            .push(Member::Task(index));
+        Task {
+            id,
+            outputs_src: Arc::new(OutputSourceData {
+                specs: source.specs,
+            }),
+            outputs,
+        }
     }
 
     /// Run `body`'s tasks only when `cond` holds (an Argo `when` on a DAG group).
@@ -222,12 +256,21 @@ impl Pipeline {
         body: impl FnOnce(&mut Self, Item<T>) -> R,
     ) -> R {
         let items = items.into();
-        let kind = GroupKind::Loop { source: items.source, parallelism: items.parallelism };
+        let kind = GroupKind::Loop {
+            source: items.source,
+            parallelism: items.parallelism,
+        };
         let pipeline = self.id;
         let group = GroupId(self.groups.len());
         self.in_group(kind, |p| {
-            let item =
-                Item::new(Value { kind: ValueKind::Item { pipeline, group, field: None }, type_spec: None });
+            let item = Item::new(Value {
+                kind: ValueKind::Item {
+                    pipeline,
+                    group,
+                    field: None,
+                },
+                type_spec: None,
+            });
             body(p, item)
         })
     }
@@ -243,20 +286,37 @@ impl Pipeline {
     ) -> (Task<T::Outputs>, R) {
         let (spec, make_outputs) = exit_task.into_task();
         let index = self.tasks.len();
-        let id = TaskId { pipeline: self.id, index };
-        let specs = spec.op.outputs();
-        let outputs = make_outputs(&OutputSource { task: id, specs: specs.clone() });
+        let id = TaskId {
+            pipeline: self.id,
+            index,
+        };
+        let source = OutputSource {
+            task: id,
+            specs: spec.op.outputs(),
+        };
+        let outputs = make_outputs(&source);
         let group = GroupId(self.groups.len());
-        self.tasks.push(TaskNode { spec, exit_of: Some(group) });
+        self.tasks.push(TaskNode {
+            spec,
+            exit_of: Some(group),
+        });
         let result = self.in_group(GroupKind::ExitHandler { exit_task: index }, body);
-        (Task { id, outputs_src: Arc::new(OutputSourceData { specs }), outputs }, result)
+        let task = Task {
+            id,
+            outputs_src: Arc::new(OutputSourceData {
+                specs: source.specs,
+            }),
+            outputs,
+        };
+        (task, result)
     }
 
     /// Declare an output of this pipeline (used when it runs as a task of another).
     pub fn output(&mut self, name: impl Into<String>, value: impl Into<Value>) {
         let name = name.into();
         if self.outputs.iter().any(|(n, _)| *n == name) {
-            self.errors.push(format!("output {name:?} is declared twice"));
+            self.errors
+                .push(format!("output {name:?} is declared twice"));
         }
         self.outputs.push((name, value.into()));
     }
@@ -285,7 +345,10 @@ impl Pipeline {
 
     fn in_group<R>(&mut self, kind: GroupKind, body: impl FnOnce(&mut Self) -> R) -> R {
         let id = GroupId(self.groups.len());
-        self.groups.push(Group { kind, members: Vec::new() });
+        self.groups.push(Group {
+            kind,
+            members: Vec::new(),
+        });
         self.groups[self.current.0].members.push(Member::Group(id));
         let outer = self.current;
         self.current = id;
@@ -332,4 +395,3 @@ impl PipelineSettings {
         self
     }
 }
-

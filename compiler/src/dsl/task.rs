@@ -67,9 +67,9 @@ impl TaskSpec {
     }
     /// Run only after `task` has finished (beyond the order data passing implies).
     pub fn after<O>(mut self, task: &Task<O>) -> Self {
-        if !self.after.contains(&task.id) {
-            self.after.push(task.id);
-        }
+        // Duplicates are harmless (dependencies are a set when compiled); not checking
+        // keeps a task after 10,000 others linear to build.
+        self.after.push(task.id);
         self
     }
     /// The task's name in the workflow (unique, Kubernetes-style); derived from the
@@ -172,20 +172,7 @@ pub struct OutputSource {
 impl OutputSource {
     /// The output `name`, untyped.
     pub fn value(&self, name: &str) -> Value {
-        match self.specs.iter().find(|o| o.name == name) {
-            Some(spec) => Value {
-                kind: ValueKind::Output { task: self.task, name: name.to_owned() },
-                type_spec: spec.type_spec.clone(),
-            },
-            None => Value::invalid(format!(
-                "there is no output {name:?}; the outputs are: {}",
-                if self.specs.is_empty() {
-                    "(none)".to_owned()
-                } else {
-                    self.specs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>().join(", ")
-                }
-            )),
-        }
+        output_value(self.task, &self.specs, name)
     }
     /// The output `name`, typed.
     pub fn param<T: KfpType>(&self, name: &str) -> Param<T> {
@@ -211,10 +198,34 @@ pub(crate) struct OutputSourceData {
 impl<O> Task<O> {
     /// The output `name`, untyped (unknown names are reported when compiling).
     pub fn output(&self, name: &str) -> Value {
-        OutputSource { task: self.id, specs: self.outputs_src.specs.clone() }.value(name)
+        output_value(self.id, &self.outputs_src.specs, name)
     }
     /// The output `name`, typed.
     pub fn output_param<T: KfpType>(&self, name: &str) -> Param<T> {
         Param::from_value(self.output(name))
+    }
+}
+
+fn output_value(task: TaskId, specs: &[OutputSpec], name: &str) -> Value {
+    match specs.iter().find(|o| o.name == name) {
+        Some(spec) => Value {
+            kind: ValueKind::Output {
+                task,
+                name: name.to_owned(),
+            },
+            type_spec: spec.type_spec.clone(),
+        },
+        None => Value::invalid(format!(
+            "there is no output {name:?}; the outputs are: {}",
+            if specs.is_empty() {
+                "(none)".to_owned()
+            } else {
+                specs
+                    .iter()
+                    .map(|o| o.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )),
     }
 }

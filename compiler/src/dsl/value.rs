@@ -23,7 +23,11 @@ pub(crate) enum ValueKind {
     /// An output of a task.
     Output { task: TaskId, name: String },
     /// The current item of a loop, or one field of it.
-    Item { pipeline: PipelineId, group: GroupId, field: Option<String> },
+    Item {
+        pipeline: PipelineId,
+        group: GroupId,
+        field: Option<String>,
+    },
     /// A workflow-wide variable.
     Workflow(WorkflowVar),
     /// An input of a component, inside that component's command line.
@@ -62,11 +66,17 @@ impl WorkflowVar {
 impl Value {
     /// A constant text value.
     pub fn constant(text: impl Into<String>) -> Self {
-        Self { kind: ValueKind::Const(text.into()), type_spec: None }
+        Self {
+            kind: ValueKind::Const(text.into()),
+            type_spec: None,
+        }
     }
     /// A constant with a KFP type (checked against the input it is passed to).
     pub fn typed_constant(text: impl Into<String>, type_spec: TypeSpec) -> Self {
-        Self { kind: ValueKind::Const(text.into()), type_spec: Some(type_spec) }
+        Self {
+            kind: ValueKind::Const(text.into()),
+            type_spec: Some(type_spec),
+        }
     }
     /// A workflow variable such as the run's status (for exit handlers).
     pub fn workflow(var: WorkflowVar) -> Self {
@@ -74,14 +84,23 @@ impl Value {
             WorkflowVar::Failures => Some(TypeSpec::json_array()),
             _ => Some(TypeSpec::string()),
         };
-        Self { kind: ValueKind::Workflow(var), type_spec }
+        Self {
+            kind: ValueKind::Workflow(var),
+            type_spec,
+        }
     }
     /// The input `name` of the component being defined, for use on its command line.
     pub fn placeholder(name: impl Into<String>, type_spec: Option<TypeSpec>) -> Self {
-        Self { kind: ValueKind::Placeholder(name.into()), type_spec }
+        Self {
+            kind: ValueKind::Placeholder(name.into()),
+            type_spec,
+        }
     }
     pub(crate) fn invalid(message: String) -> Self {
-        Self { kind: ValueKind::Invalid(message), type_spec: None }
+        Self {
+            kind: ValueKind::Invalid(message),
+            type_spec: None,
+        }
     }
 
     /// The KFP type of this value, if known.
@@ -98,7 +117,11 @@ impl Value {
     /// One field of a loop item that is a map (`{{item.<field>}}`).
     pub fn field(&self, field: &str) -> Value {
         match &self.kind {
-            ValueKind::Item { pipeline, group, field: None } => Value {
+            ValueKind::Item {
+                pipeline,
+                group,
+                field: None,
+            } => Value {
                 kind: ValueKind::Item {
                     pipeline: *pipeline,
                     group: *group,
@@ -141,7 +164,10 @@ pub struct Param<T> {
 impl<T> Param<T> {
     /// Wrap an untyped value, trusting it carries a `T`.
     pub fn from_value(value: Value) -> Self {
-        Self { value, _type: PhantomData }
+        Self {
+            value,
+            _type: PhantomData,
+        }
     }
     /// The untyped value.
     pub fn value(&self) -> &Value {
@@ -210,7 +236,9 @@ impl<T> From<&Param<T>> for Value {
 impl From<&Value> for CmdArg {
     fn from(v: &Value) -> Self {
         match &v.kind {
-            ValueKind::Placeholder(name) => CmdArg::InputValue { input: name.clone() },
+            ValueKind::Placeholder(name) => CmdArg::InputValue {
+                input: name.clone(),
+            },
             ValueKind::Const(text) => CmdArg::Literal(text.clone()),
             other => CmdArg::Invalid(format!(
                 "{other:?} is not an input of this component: only a component's own inputs \
@@ -255,7 +283,9 @@ impl From<InputPath> for CmdArg {
 }
 impl From<&OutputPath> for CmdArg {
     fn from(p: &OutputPath) -> Self {
-        CmdArg::OutputPath { output: p.0.clone() }
+        CmdArg::OutputPath {
+            output: p.0.clone(),
+        }
     }
 }
 impl From<OutputPath> for CmdArg {

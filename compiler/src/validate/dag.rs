@@ -4,7 +4,7 @@
 
 use super::Issues;
 use super::depends;
-use super::model::{list, str_field};
+use super::model::{is_set, list, str_field};
 use super::path::Loc;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -29,9 +29,9 @@ impl Task<'_> {
 
 /// Whether a step or task object loops.
 pub(crate) fn is_loop(obj: &Map<String, Value>) -> bool {
-    obj.get("withItems").is_some_and(|v| !v.is_null())
+    is_set(obj, "withItems")
         || str_field(obj, "withParam").is_some_and(|s| !s.is_empty())
-        || obj.get("withSequence").is_some_and(|v| !v.is_null())
+        || is_set(obj, "withSequence")
 }
 
 /// Above this many tasks, ancestry is answered by search instead of bitsets.
@@ -90,7 +90,9 @@ impl<'a> Dag<'a> {
             .any(|t| !list(t.obj, "dependencies").is_empty());
 
         for (i, tv) in tasks_v.iter().enumerate() {
-            let Some(task) = tasks[i].as_ref() else { continue };
+            let Some(task) = tasks[i].as_ref() else {
+                continue;
+            };
             let obj = task.obj;
             let tl = tasks_loc.index(i, tv);
             let mut deps = Vec::new();
@@ -102,7 +104,7 @@ impl<'a> Dag<'a> {
                      `dependencies` in its tasks, not both",
                 );
             }
-            if uses_depends && obj.get("continueOn").is_some_and(|v| !v.is_null()) {
+            if uses_depends && is_set(obj, "continueOn") {
                 issues.push(
                     &tl.key("continueOn"),
                     "`continueOn` cannot be used in a DAG that uses `depends`; \
@@ -110,7 +112,9 @@ impl<'a> Dag<'a> {
                 );
             }
             if (uses_depends || uses_dependencies)
-                && task.name.is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+                && task
+                    .name
+                    .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
             {
                 issues.push(
                     &tl.key("name"),
@@ -138,7 +142,10 @@ impl<'a> Dag<'a> {
                             match by_name.get(op.name) {
                                 None => issues.push(
                                     &el,
-                                    format!("`depends` names `{}`, which is not a task of this DAG", op.name),
+                                    format!(
+                                        "`depends` names `{}`, which is not a task of this DAG",
+                                        op.name
+                                    ),
                                 ),
                                 Some(&k) => {
                                     if op.needs_items()
@@ -282,10 +289,9 @@ impl<'a> Dag<'a> {
     pub(crate) fn is_ancestor(&self, anc: usize, of: usize) -> bool {
         match &self.ancestry {
             None => true,
-            Some(Ancestry::Bits { words, bits }) => {
-                bits.get(of * words + anc / 64)
-                    .is_some_and(|w| w & (1 << (anc % 64)) != 0)
-            }
+            Some(Ancestry::Bits { words, bits }) => bits
+                .get(of * words + anc / 64)
+                .is_some_and(|w| w & (1 << (anc % 64)) != 0),
             Some(Ancestry::Search) => {
                 let mut seen = vec![false; self.tasks.len()];
                 let mut stack = vec![of];
@@ -353,11 +359,16 @@ mod tests {
         ]}));
         assert!(issues.iter().any(|i| i.contains("zz")), "{issues:?}");
         assert!(
-            issues.iter().any(|i| i.starts_with("dag.tasks[0](name=a): dependency cycle: a -> b -> a")),
+            issues
+                .iter()
+                .any(|i| i.starts_with("dag.tasks[0](name=a): dependency cycle: a -> b -> a")),
             "{issues:?}"
         );
         let (issues, _) = analyze(&json!({"tasks": [{"name": "a", "dependencies": ["a"]}]}));
-        assert!(issues.iter().any(|i| i.contains("cycle: a -> a")), "{issues:?}");
+        assert!(
+            issues.iter().any(|i| i.contains("cycle: a -> a")),
+            "{issues:?}"
+        );
     }
 
     #[test]

@@ -69,13 +69,18 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
-/// Splits the expression into tokens with their 1-based columns.
+/// 1-based character column of byte offset `at`.
+fn column(src: &str, at: usize) -> usize {
+    src.get(..at).map_or(at, |s| s.chars().count()) + 1
+}
+
+/// Splits the expression into tokens with their byte offsets.
 fn lex(src: &str) -> Result<Vec<(Tok<'_>, usize)>, ParseError> {
     let bytes = src.as_bytes();
     let mut toks = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let col = src[..i].chars().count() + 1;
+        let col = i;
         let b = bytes[i];
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => {
@@ -89,7 +94,7 @@ fn lex(src: &str) -> Result<Vec<(Tok<'_>, usize)>, ParseError> {
             b'&' | b'|' => {
                 if bytes.get(i + 1) != Some(&b) {
                     return Err(ParseError {
-                        at: col,
+                        at: column(src, col),
                         message: format!("expected `{0}{0}`", b as char),
                     });
                 }
@@ -108,7 +113,7 @@ fn lex(src: &str) -> Result<Vec<(Tok<'_>, usize)>, ParseError> {
             _ => {
                 let ch = src[i..].chars().next().unwrap_or('?');
                 return Err(ParseError {
-                    at: col,
+                    at: column(src, col),
                     message: format!("unexpected character `{ch}`"),
                 });
             }
@@ -119,9 +124,9 @@ fn lex(src: &str) -> Result<Vec<(Tok<'_>, usize)>, ParseError> {
 }
 
 struct Parser<'a> {
+    src: &'a str,
     toks: Vec<(Tok<'a>, usize)>,
     pos: usize,
-    end_col: usize,
     operands: Vec<Operand<'a>>,
     depth: usize,
 }
@@ -135,7 +140,10 @@ impl<'a> Parser<'a> {
     }
 
     fn col(&self) -> usize {
-        self.toks.get(self.pos).map_or(self.end_col, |t| t.1)
+        column(
+            self.src,
+            self.toks.get(self.pos).map_or(self.src.len(), |t| t.1),
+        )
     }
 
     fn err<T>(&self, message: String) -> Result<T, ParseError> {
@@ -227,9 +235,9 @@ impl<'a> Parser<'a> {
 pub(crate) fn parse(src: &str) -> Result<Vec<Operand<'_>>, ParseError> {
     let toks = lex(src)?;
     let mut p = Parser {
+        src,
         toks,
         pos: 0,
-        end_col: src.chars().count() + 1,
         operands: Vec::new(),
         depth: 0,
     };
@@ -266,9 +274,15 @@ mod tests {
         );
         assert_eq!(
             names("should-execute-2.Succeeded || should-not-execute"),
-            vec![("should-execute-2", Some("Succeeded")), ("should-not-execute", None)]
+            vec![
+                ("should-execute-2", Some("Succeeded")),
+                ("should-not-execute", None)
+            ]
         );
-        assert_eq!(names("!a-b.Errored&&c"), vec![("a-b", Some("Errored")), ("c", None)]);
+        assert_eq!(
+            names("!a-b.Errored&&c"),
+            vec![("a-b", Some("Errored")), ("c", None)]
+        );
         assert_eq!(names("x.AnySucceeded || y.AllFailed").len(), 2);
     }
 

@@ -156,7 +156,7 @@ pub fn validate_workflow_yaml(
         };
         with_name(vec![Issue {
             path,
-            message: format!("YAML syntax error: {}", first_line(&detail)),
+            message: format!("YAML syntax error: {}", yaml_message(&detail)),
         }])
     })?;
     match validate_workflow(&wf) {
@@ -165,12 +165,90 @@ pub fn validate_workflow_yaml(
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or(s).trim()
+/// saphyr's message without the position (already in the path) or API advice.
+fn yaml_message(detail: &str) -> String {
+    let mut msg = detail.lines().next().unwrap_or(detail).trim();
+    if let Some(i) = msg.rfind(" at line ") {
+        msg = &msg[..i];
+    }
+    for advice in [", set DuplicateKeyPolicy", "; use from_str_multiple"] {
+        if let Some(i) = msg.find(advice) {
+            msg = &msg[..i];
+        }
+    }
+    msg.to_string()
 }
 
 /// Drops repeated identical issues, keeping the first.
 fn dedup(issues: &mut Vec<Issue>) {
     let mut seen = std::collections::HashSet::new();
     issues.retain(|i| seen.insert((i.path.clone(), i.message.clone())));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn yaml_errors_carry_line_and_column() {
+        for (text, path, msg) in [
+            (
+                "a: [1, 2",
+                "line 1, column 4",
+                "YAML syntax error: unclosed bracket '['",
+            ),
+            (
+                "a: 1\na: 2",
+                "line 2, column 1",
+                "YAML syntax error: duplicate mapping key: a",
+            ),
+            (
+                "a: 1\n---\nb: 2",
+                "line 3, column 1",
+                "YAML syntax error: multiple YAML documents detected",
+            ),
+        ] {
+            let err = validate_workflow_yaml(text, Some("f.yaml")).err();
+            let issues = err.map(|e| e.issues).unwrap_or_default();
+            assert_eq!(issues.len(), 1, "{text:?}");
+            assert_eq!(issues[0].path, path, "{text:?}");
+            assert_eq!(issues[0].message, msg, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn display_prefixes_the_file_name() {
+        let e = ValidationError {
+            source_name: Some("wf.yaml".into()),
+            issues: vec![
+                Issue {
+                    path: "spec".into(),
+                    message: "bad".into(),
+                },
+                Issue {
+                    path: String::new(),
+                    message: "worse".into(),
+                },
+            ],
+        };
+        assert_eq!(e.to_string(), "wf.yaml: spec: bad\nwf.yaml: worse");
+        let e = ValidationError {
+            source_name: None,
+            ..e
+        };
+        assert_eq!(e.to_string(), "spec: bad\nworse");
+    }
+
+    #[test]
+    fn minimal_workflow_is_valid() {
+        let wf = json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "hello"},
+            "spec": {"entrypoint": "main", "templates": [
+                {"name": "main", "container": {"image": "alpine", "command": ["echo", "{{workflow.name}}"]}}
+            ]}
+        });
+        assert_eq!(validate_workflow(&wf), Ok(()));
+    }
 }

@@ -8,16 +8,31 @@ use super::path::Loc;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
+/// `obj[key]`. Workflow objects are small, and for them a linear scan is much cheaper
+/// than hashing the key (this runs several times per task of 10,000-task workflows).
+pub(crate) fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if obj.len() <= 8 {
+        obj.iter().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        obj.get(key)
+    }
+}
+
+/// Whether `obj[key]` is present and not null (a non-nil pointer for Go's decoder).
+pub(crate) fn is_set(obj: &Map<String, Value>, key: &str) -> bool {
+    field(obj, key).is_some_and(|v| !v.is_null())
+}
+
 /// The array under `key`, or an empty slice when absent or not an array.
 pub(crate) fn list<'a>(obj: &'a Map<String, Value>, key: &str) -> &'a [Value] {
-    obj.get(key)
+    field(obj, key)
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)
 }
 
 /// The string under `key`, if it is one.
 pub(crate) fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    obj.get(key).and_then(Value::as_str)
+    field(obj, key).and_then(Value::as_str)
 }
 
 /// The object under `key`, if it is one.
@@ -25,7 +40,7 @@ pub(crate) fn obj_field<'a>(
     obj: &'a Map<String, Value>,
     key: &str,
 ) -> Option<&'a Map<String, Value>> {
-    obj.get(key).and_then(Value::as_object)
+    field(obj, key).and_then(Value::as_object)
 }
 
 /// `obj[a][b]` as an array (e.g. `inputs.parameters`).
@@ -103,7 +118,12 @@ impl Kind {
     pub(crate) fn has_result(self) -> bool {
         matches!(
             self,
-            Kind::Container | Kind::Script | Kind::ContainerSet | Kind::Data | Kind::Http | Kind::Plugin
+            Kind::Container
+                | Kind::Script
+                | Kind::ContainerSet
+                | Kind::Data
+                | Kind::Http
+                | Kind::Plugin
         )
     }
 }
@@ -123,7 +143,11 @@ impl<'a> Tmpl<'a> {
         Tmpl {
             obj,
             name: str_field(obj, "name"),
-            kind: if bodies.len() == 1 { Some(bodies[0]) } else { None },
+            kind: if bodies.len() == 1 {
+                Some(bodies[0])
+            } else {
+                None
+            },
         }
     }
 
@@ -157,7 +181,7 @@ impl<'a> Tmpl<'a> {
 pub(crate) fn bodies(obj: &Map<String, Value>) -> Vec<Kind> {
     Kind::ALL
         .into_iter()
-        .filter(|k| obj.get(k.key()).is_some_and(|v| !v.is_null()))
+        .filter(|k| is_set(obj, k.key()))
         .collect()
 }
 
@@ -239,7 +263,10 @@ impl<'a> Model<'a> {
         };
         if let Some(spec) = self.spec {
             push(str_field(spec, "onExit"), &mut stack);
-            for hook in obj_field(spec, "hooks").into_iter().flat_map(|h| h.values()) {
+            for hook in obj_field(spec, "hooks")
+                .into_iter()
+                .flat_map(|h| h.values())
+            {
                 push(hook.get("template").and_then(Value::as_str), &mut stack);
             }
         }
@@ -275,7 +302,10 @@ pub(crate) fn for_each_call<'a>(
 ) {
     let visit = |call: &'a Map<String, Value>, f: &mut dyn FnMut(&'a Map<String, Value>, bool)| {
         f(call, false);
-        for hook in obj_field(call, "hooks").into_iter().flat_map(|h| h.values()) {
+        for hook in obj_field(call, "hooks")
+            .into_iter()
+            .flat_map(|h| h.values())
+        {
             if let Some(h) = hook.as_object() {
                 f(h, true);
             }

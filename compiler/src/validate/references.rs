@@ -13,7 +13,7 @@
 
 use super::Issues;
 use super::dag::{Dag, is_loop};
-use super::model::{Kind, Model, Tmpl, find_named, list, obj_field, str_field};
+use super::model::{Kind, Model, Tmpl, field, find_named, is_set, list, obj_field, str_field};
 use super::path::Loc;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -49,7 +49,14 @@ impl<'a> Globals<'a> {
         let meta = m.root.get("metadata").and_then(Value::as_object);
         let wf_meta = obj_field(spec, "workflowMetadata");
         for (set, sources) in [
-            (&mut g.labels, [(meta, "labels"), (wf_meta, "labels"), (wf_meta, "labelsFrom")]),
+            (
+                &mut g.labels,
+                [
+                    (meta, "labels"),
+                    (wf_meta, "labels"),
+                    (wf_meta, "labelsFrom"),
+                ],
+            ),
             (
                 &mut g.annotations,
                 [(meta, "annotations"), (wf_meta, "annotations"), (None, "")],
@@ -64,7 +71,11 @@ impl<'a> Globals<'a> {
         for t in m.templates.iter().flatten() {
             for (items, set, any) in [
                 (t.output_params(), &mut g.out_params, &mut g.any_out_param),
-                (t.output_artifacts(), &mut g.out_artifacts, &mut g.any_out_artifact),
+                (
+                    t.output_artifacts(),
+                    &mut g.out_artifacts,
+                    &mut g.any_out_artifact,
+                ),
             ] {
                 for name in items.iter().filter_map(|p| p.get("globalName")?.as_str()) {
                     if name.contains("{{") {
@@ -75,8 +86,10 @@ impl<'a> Globals<'a> {
                 }
             }
         }
-        g.priority = spec.get("priority").is_some_and(|v| !v.is_null());
-        g.wt_ref = spec.get("workflowTemplateRef").is_some_and(|v| !v.is_null());
+        g.priority = is_set(spec, "priority");
+        g.wt_ref = spec
+            .get("workflowTemplateRef")
+            .is_some_and(|v| !v.is_null());
         g.retry_everywhere = spec.get("retryStrategy").is_some_and(|v| !v.is_null())
             || obj_field(spec, "templateDefaults")
                 .is_some_and(|d| d.get("retryStrategy").is_some_and(|v| !v.is_null()));
@@ -168,7 +181,12 @@ fn walk_template(ctx: Ctx<'_, '_>, dag: Option<&Dag<'_>>, l: &Loc<'_>, issues: &
     let steps_index: Option<StepIndex<'_>> = (kind == Some(Kind::Steps)).then(|| {
         let mut idx = HashMap::new();
         for (g, group) in list(ctx.tmpl.obj, "steps").iter().enumerate() {
-            for step in group.as_array().into_iter().flatten().filter_map(Value::as_object) {
+            for step in group
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object)
+            {
                 if let Some(name) = str_field(step, "name") {
                     idx.entry(name).or_insert((g, step));
                 }
@@ -230,7 +248,16 @@ fn walk_template(ctx: Ctx<'_, '_>, dag: Option<&Dag<'_>>, l: &Loc<'_>, issues: &
                     .map_or(NodeScope::None, NodeScope::StepsOutputs);
                 walk(v, &kl, Ctx { node, ..ctx }, 1, issues);
             }
-            ("metrics", _) => walk(v, &kl, Ctx { metrics: true, ..ctx }, 1, issues),
+            ("metrics", _) => walk(
+                v,
+                &kl,
+                Ctx {
+                    metrics: true,
+                    ..ctx
+                },
+                1,
+                issues,
+            ),
             _ => walk(v, &kl, ctx, 1, issues),
         }
     }
@@ -242,7 +269,7 @@ fn walk_call(v: &Value, l: &Loc<'_>, ctx: Ctx<'_, '_>, issues: &mut Issues) {
         walk(v, l, ctx, 3, issues);
         return;
     };
-    let items = if let Some(list) = call.get("withItems").and_then(Value::as_array) {
+    let items = if let Some(list) = field(call, "withItems").and_then(Value::as_array) {
         Items::List(list)
     } else if str_field(call, "withParam").is_some_and(|s| !s.is_empty()) {
         Items::Any
@@ -337,12 +364,15 @@ fn is_checked_root(tag: &str) -> bool {
 /// Finds the tags of one string and resolves them.
 fn scan_str(s: &str, l: &Loc<'_>, ctx: Ctx<'_, '_>, issues: &mut Issues) {
     let mut rest = s;
-    while let Some(open) = rest.find("{{") {
+    while let Some(open) = find_pair(rest, b'{') {
         let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
+        let Some(close) = find_pair(after, b'}') else {
             let t = after.trim_start();
             if t.starts_with('=') || is_checked_root(t) {
-                issues.push(l, format!("unterminated tag `{{{{{}`: missing `}}}}`", clip(after)));
+                issues.push(
+                    l,
+                    format!("unterminated tag `{{{{{}`: missing `}}}}`", clip(after)),
+                );
             }
             return;
         };
@@ -362,6 +392,21 @@ fn scan_str(s: &str, l: &Loc<'_>, ctx: Ctx<'_, '_>, issues: &mut Issues) {
     }
 }
 
+/// Byte offset of the first `cc` in `s` (`{{` or `}}`); cheaper than a substring
+/// search for such short needles.
+fn find_pair(s: &str, c: u8) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(p) = b.get(from..)?.iter().position(|&x| x == c) {
+        let at = from + p;
+        if b.get(at + 1) == Some(&c) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 fn clip(s: &str) -> &str {
     match s.char_indices().nth(40) {
         Some((i, _)) => &s[..i],
@@ -375,7 +420,7 @@ fn resolve(tag: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
         return resolve_item(tag, ctx);
     }
     if tag == "retries" || tag.starts_with("lastRetry.") {
-        let has = |t: &Tmpl<'_>| t.obj.get("retryStrategy").is_some_and(|v| !v.is_null());
+        let has = |t: &Tmpl<'_>| is_set(t.obj, "retryStrategy");
         return if ctx.g.retry_everywhere || has(&ctx.tmpl) || ctx.inline.as_ref().is_some_and(has) {
             Ok(())
         } else {
@@ -432,7 +477,9 @@ fn resolve_inputs(rest: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
         {
             Ok(())
         } else {
-            Err(format!("template `{label}` has no input parameter `{name}`"))
+            Err(format!(
+                "template `{label}` has no input parameter `{name}`"
+            ))
         };
     }
     if let Some(art) = rest.strip_prefix("artifacts.") {
@@ -449,7 +496,9 @@ fn resolve_inputs(rest: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
                 "`inputs.artifacts.{name}.path` exists only in leaf templates, not in template `{}`",
                 t.label()
             )),
-            (Some(_), other) => Err(format!("unknown input artifact field `{other}` (only `path`)")),
+            (Some(_), other) => Err(format!(
+                "unknown input artifact field `{other}` (only `path`)"
+            )),
         };
     }
     Err("expected `inputs.parameters.<name>` or `inputs.artifacts.<name>.path`".into())
@@ -519,7 +568,9 @@ fn resolve_workflow(rest: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
                 return if g.params.contains(p) || g.wt_ref {
                     Ok(())
                 } else {
-                    Err(format!("spec.arguments.parameters declares no parameter `{p}`"))
+                    Err(format!(
+                        "spec.arguments.parameters declares no parameter `{p}`"
+                    ))
                 };
             }
             if let Some(k) = rest.strip_prefix("labels.") {
@@ -556,7 +607,9 @@ fn resolve_workflow(rest: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("`workflow.{rest}` is not defined for this workflow"))
+        Err(format!(
+            "`workflow.{rest}` is not defined for this workflow"
+        ))
     }
 }
 
@@ -604,7 +657,10 @@ fn check_node_suffix(
         }
         _ => {}
     }
-    let (section, out) = match suffix.strip_prefix("outputs.").and_then(|r| r.split_once('.')) {
+    let (section, out) = match suffix
+        .strip_prefix("outputs.")
+        .and_then(|r| r.split_once('.'))
+    {
         Some(x) => x,
         None => return Err(format!("unknown {what} variable `{suffix}`")),
     };
@@ -660,7 +716,9 @@ fn resolve_tasks(rest: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
             ));
         }
     }
-    let Some(task) = dag.tasks[t].as_ref() else { return Ok(()) };
+    let Some(task) = dag.tasks[t].as_ref() else {
+        return Ok(());
+    };
     check_node_suffix(ctx.m, "task", name, task.obj, suffix)
 }
 
@@ -716,7 +774,7 @@ fn resolve_item(tag: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
         }
         (Items::List(items), Some(key)) => {
             let found = items.iter().any(|it| match it {
-                Value::Object(o) => o.contains_key(key),
+                Value::Object(o) => field(o, key).is_some(),
                 Value::Array(a) => key
                     .strip_prefix('[')
                     .and_then(|k| k.strip_suffix(']'))
@@ -737,20 +795,18 @@ fn resolve_item(tag: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
 fn check_expression(expr: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
     for (root, name) in indexed_names(expr) {
         match (root, ctx.node) {
-            ("tasks", NodeScope::Task { dag, idx, hook }) => {
-                match dag.by_name.get(name) {
-                    None => return Err(format!("no task `{name}` in this DAG")),
-                    Some(&t) if t == idx && !hook => {
-                        return Err(format!("task `{name}` cannot refer to itself"));
-                    }
-                    Some(&t) if t != idx && !dag.is_ancestor(t, idx) => {
-                        return Err(format!(
-                            "task `{name}` is not an ancestor of this task; add it to `depends`/`dependencies`"
-                        ));
-                    }
-                    Some(_) => {}
+            ("tasks", NodeScope::Task { dag, idx, hook }) => match dag.by_name.get(name) {
+                None => return Err(format!("no task `{name}` in this DAG")),
+                Some(&t) if t == idx && !hook => {
+                    return Err(format!("task `{name}` cannot refer to itself"));
                 }
-            }
+                Some(&t) if t != idx && !dag.is_ancestor(t, idx) => {
+                    return Err(format!(
+                        "task `{name}` is not an ancestor of this task; add it to `depends`/`dependencies`"
+                    ));
+                }
+                Some(_) => {}
+            },
             ("tasks", NodeScope::DagOutputs(dag)) if !dag.by_name.contains_key(name) => {
                 return Err(format!("no task `{name}` in this DAG"));
             }
@@ -781,7 +837,9 @@ fn indexed_names(expr: &str) -> Vec<(&'static str, &str)> {
             if !before_ok {
                 continue;
             }
-            let Some(inner) = after.strip_prefix('[') else { continue };
+            let Some(inner) = after.strip_prefix('[') else {
+                continue;
+            };
             let inner = inner.trim_start();
             let Some(quote) = inner.chars().next().filter(|c| *c == '\'' || *c == '"') else {
                 continue;
@@ -806,6 +864,14 @@ mod tests {
             vec![("tasks", "a-b"), ("steps", "c")]
         );
         assert!(indexed_names("tasks.a.outputs").is_empty());
+    }
+
+    #[test]
+    fn finds_pairs() {
+        assert_eq!(find_pair("a{b{{c", b'{'), Some(3));
+        assert_eq!(find_pair("{", b'{'), None);
+        assert_eq!(find_pair("é}}", b'}'), Some(2));
+        assert_eq!(find_pair("", b'}'), None);
     }
 
     #[test]

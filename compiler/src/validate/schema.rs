@@ -72,8 +72,7 @@ fn widen(defs: &mut Value) {
             *items = any_string.clone();
         }
     }
-    if let Some(p) =
-        defs.pointer_mut("/io.argoproj.workflow.v1alpha1.ValueFrom/properties/default")
+    if let Some(p) = defs.pointer_mut("/io.argoproj.workflow.v1alpha1.ValueFrom/properties/default")
     {
         *p = any_string;
     }
@@ -92,6 +91,9 @@ pub(crate) fn check(wf: &Value, issues: &mut Issues) {
         }
     };
     for err in validator.iter_errors(wf) {
+        if is_defaulted_image(wf, &err) {
+            continue;
+        }
         let segs = err.instance_path().iter().map(|s| match s {
             LocationSegment::Property(p) => PointerSeg::Key(p),
             LocationSegment::Index(i) => PointerSeg::Index(i),
@@ -100,6 +102,40 @@ pub(crate) fn check(wf: &Value, issues: &mut Issues) {
         let message = describe(err.kind(), err.instance(), &err.to_string());
         issues.push_raw(Issue { path, message });
     }
+}
+
+/// Whether `spec.templateDefaults.<body>.image` is set, so that templates may omit it.
+pub(crate) fn image_defaulted(spec: &serde_json::Map<String, Value>, body: &str) -> bool {
+    spec.get("templateDefaults")
+        .and_then(|d| d.get(body))
+        .and_then(|c| c.get("image"))
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+}
+
+/// The schema requires `image` on every container, but Argo fills it from
+/// `spec.templateDefaults`: a missing image of a template's `container`/`script` is
+/// then no error.
+fn is_defaulted_image(wf: &Value, err: &jsonschema::ValidationError<'_>) -> bool {
+    let ValidationErrorKind::Required { property } = err.kind() else {
+        return false;
+    };
+    if property.as_str() != Some("image") {
+        return false;
+    }
+    let segs: Vec<LocationSegment<'_>> = err.instance_path().iter().collect();
+    let body = match segs.as_slice() {
+        [
+            LocationSegment::Property(a),
+            LocationSegment::Property(b),
+            LocationSegment::Index(_),
+            LocationSegment::Property(body),
+        ] if a == "spec" && b == "templates" => body,
+        _ => return false,
+    };
+    wf.get("spec")
+        .and_then(Value::as_object)
+        .is_some_and(|spec| image_defaulted(spec, body))
 }
 
 /// A short, instance-size-independent message for a schema error.
@@ -125,7 +161,11 @@ fn describe(kind: &ValidationErrorKind, instance: &Value, fallback: &str) -> Str
             short(instance)
         ),
         ValidationErrorKind::Enum { options } => {
-            format!("must be one of {}, found {}", short(options), short(instance))
+            format!(
+                "must be one of {}, found {}",
+                short(options),
+                short(instance)
+            )
         }
         _ => truncate(fallback, 300),
     }
@@ -145,10 +185,7 @@ fn json_type(v: &Value) -> String {
 
 /// Compact JSON text of a value, truncated.
 fn short(v: &Value) -> String {
-    match v {
-        Value::Array(_) | Value::Object(_) => truncate(&v.to_string(), 120),
-        _ => truncate(&v.to_string(), 120),
-    }
+    truncate(&v.to_string(), 120)
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -196,9 +233,14 @@ mod tests {
         let w = wf(json!({"name": "main", "container": {"image": 3}}));
         let issues = run(&w);
         assert_eq!(issues.len(), 1, "{issues:?}");
-        assert_eq!(issues[0].path, "spec.templates[0](name=main).container.image");
+        assert_eq!(
+            issues[0].path,
+            "spec.templates[0](name=main).container.image"
+        );
         assert!(issues[0].message.contains("expected string"), "{issues:?}");
-        let w = wf(json!({"name": "main", "retryStrategy": {"limit": 1.5}, "container": {"image": "a"}}));
+        let w = wf(
+            json!({"name": "main", "retryStrategy": {"limit": 1.5}, "container": {"image": "a"}}),
+        );
         assert_eq!(run(&w).len(), 1);
     }
 
@@ -206,6 +248,9 @@ mod tests {
     fn reports_missing_required() {
         let w = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {}});
         let issues = run(&w);
-        assert!(issues.iter().any(|i| i.message.contains("\"spec\"")), "{issues:?}");
+        assert!(
+            issues.iter().any(|i| i.message.contains("\"spec\"")),
+            "{issues:?}"
+        );
     }
 }

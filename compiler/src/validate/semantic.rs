@@ -3,10 +3,13 @@
 //! loops, arguments and required inputs, leaf-only/dag-only fields and the CRD limits.
 //! DAG graph rules (depends, cycles, targets) live in [`super::dag`].
 
-use super::Limits;
 use super::Issues;
-use super::model::{Kind, Model, Tmpl, bodies, find_named, list, obj_field, str_field};
+use super::Limits;
+use super::model::{
+    Kind, Model, Tmpl, bodies, field, find_named, is_set, list, obj_field, str_field,
+};
 use super::path::Loc;
+use super::schema;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -55,15 +58,13 @@ pub(crate) fn check(m: &Model<'_>, limits: &Limits, issues: &mut Issues) {
     for (i, tv) in m.templates_v.iter().enumerate() {
         let Some(t) = m.templates[i] else { continue };
         let l = tl.index(i, tv);
-        if let Some(name) = t.name {
-            if let Some(&first) = m.by_name.get(name).filter(|&&f| f != i) {
-                issues.push(
-                    &l.key("name"),
-                    format!(
-                        "duplicate template name `{name}` (also spec.templates[{first}])"
-                    ),
-                );
-            }
+        if let Some(name) = t.name
+            && let Some(&first) = m.by_name.get(name).filter(|&&f| f != i)
+        {
+            issues.push(
+                &l.key("name"),
+                format!("duplicate template name `{name}` (also spec.templates[{first}])"),
+            );
         }
         template(m, spec, t, Some(i), &l, limits, issues);
     }
@@ -72,13 +73,13 @@ pub(crate) fn check(m: &Model<'_>, limits: &Limits, issues: &mut Issues) {
 /// `apiVersion`, `kind`, `metadata.name`/`generateName`.
 fn identity(root: &Value, issues: &mut Issues) {
     let Some(obj) = root.as_object() else { return };
-    if obj.get("apiVersion").is_none() {
+    if field(obj, "apiVersion").is_none() {
         issues.push(
             &Loc::ROOT.key("apiVersion"),
             "missing: must be `argoproj.io/v1alpha1`",
         );
     }
-    if obj.get("kind").is_none() {
+    if field(obj, "kind").is_none() {
         issues.push(&Loc::ROOT.key("kind"), "missing: must be `Workflow`");
     }
     let ml = Loc::ROOT.key("metadata");
@@ -182,12 +183,16 @@ fn param_name_problem(name: &str) -> Option<String> {
 
 /// Checks `name` of every element of a `{name, ...}` list: present, well-formed, unique.
 fn check_names(items: &[Value], loc: &Loc<'_>, params: bool, what: &str, issues: &mut Issues) {
+    // Lists are usually short: index names only when a linear scan would be slow.
     let mut seen: HashMap<&str, usize> = HashMap::new();
+    let indexed = items.len() > 16;
     for (i, v) in items.iter().enumerate() {
         let Some(obj) = v.as_object() else { continue };
         let il = loc.index(i, v);
         match str_field(obj, "name") {
-            None | Some("") => issues.push(&il, format!("{what} has no `name`")),
+            // A missing `name` is a schema error (`required`).
+            None => {}
+            Some("") => issues.push(&il, format!("{what} has an empty `name`")),
             Some(name) => {
                 let problem = if params {
                     param_name_problem(name)
@@ -197,7 +202,15 @@ fn check_names(items: &[Value], loc: &Loc<'_>, params: bool, what: &str, issues:
                 if let Some(p) = problem {
                     issues.push(&il.key("name"), p);
                 }
-                if let Some(first) = seen.insert(name, i) {
+                let first = if indexed {
+                    let f = *seen.entry(name).or_insert(i);
+                    (f != i).then_some(f)
+                } else {
+                    items[..i].iter().position(|o| {
+                        o.as_object().and_then(|o| str_field(o, "name")) == Some(name)
+                    })
+                };
+                if let Some(first) = first {
                     issues.push(
                         &il.key("name"),
                         format!("duplicate {what} name `{name}` (also [{first}])"),
@@ -220,7 +233,9 @@ fn any_string(v: &Value) -> Option<String> {
 
 /// `spec`-level rules: entrypoint, exit handler, hooks, arguments.
 fn workflow_spec(m: &Model<'_>, spec: &Map<String, Value>, sl: &Loc<'_>, issues: &mut Issues) {
-    let wt_ref = spec.get("workflowTemplateRef").is_some_and(|v| !v.is_null());
+    let wt_ref = spec
+        .get("workflowTemplateRef")
+        .is_some_and(|v| !v.is_null());
     if wt_ref && !m.templates.is_empty() {
         issues.push(
             &sl.key("templates"),
@@ -233,14 +248,26 @@ fn workflow_spec(m: &Model<'_>, spec: &Map<String, Value>, sl: &Loc<'_>, issues:
     let args = obj_field(spec, "arguments");
     let al = sl.key("arguments");
     if let Some(args) = args {
-        check_names(list(args, "parameters"), &al.key("parameters"), true, "parameter", issues);
-        check_names(list(args, "artifacts"), &al.key("artifacts"), true, "artifact", issues);
+        check_names(
+            list(args, "parameters"),
+            &al.key("parameters"),
+            true,
+            "parameter",
+            issues,
+        );
+        check_names(
+            list(args, "artifacts"),
+            &al.key("artifacts"),
+            true,
+            "artifact",
+            issues,
+        );
         let pl = al.key("parameters");
         for (i, pv) in list(args, "parameters").iter().enumerate() {
             let Some(p) = pv.as_object() else { continue };
             let (Some(value), Some(options)) = (
-                p.get("value").and_then(any_string),
-                p.get("enum").and_then(Value::as_array),
+                field(p, "value").and_then(any_string),
+                field(p, "enum").and_then(Value::as_array),
             ) else {
                 continue;
             };
@@ -266,21 +293,23 @@ fn workflow_spec(m: &Model<'_>, spec: &Map<String, Value>, sl: &Loc<'_>, issues:
         },
         Some(_) => {}
     }
-    if let Some(name) = str_field(spec, "onExit").filter(|s| !s.is_empty()) {
-        if can_resolve {
-            match m.template(name) {
-                None => issues.push(
-                    &sl.key("onExit"),
-                    format!("`{name}` is not a template of spec.templates"),
-                ),
-                Some(t) => required_inputs(t, &spec_args, &al, "the exit handler", issues),
-            }
+    if let Some(name) = str_field(spec, "onExit").filter(|s| !s.is_empty())
+        && can_resolve
+    {
+        match m.template(name) {
+            None => issues.push(
+                &sl.key("onExit"),
+                format!("`{name}` is not a template of spec.templates"),
+            ),
+            Some(t) => required_inputs(t, &spec_args, &al, "the exit handler", issues),
         }
     }
     if let Some(hooks) = obj_field(spec, "hooks") {
         let hl = sl.key("hooks");
         for (name, hook) in hooks {
-            let Some(hook) = hook.as_object() else { continue };
+            let Some(hook) = hook.as_object() else {
+                continue;
+            };
             let l = hl.key(name);
             let mut provided = spec_args.clone();
             provided.extend(obj_field(hook, "arguments"));
@@ -321,9 +350,10 @@ fn invocation_target(
     issues: &mut Issues,
 ) {
     let template = str_field(call, "template").filter(|s| !s.is_empty());
-    let has_ref = call.get("templateRef").is_some_and(|v| !v.is_null());
+    let has_ref = is_set(call, "templateRef");
     let inline = obj_field(call, "inline");
-    let count = usize::from(template.is_some()) + usize::from(has_ref) + usize::from(inline.is_some());
+    let count =
+        usize::from(template.is_some()) + usize::from(has_ref) + usize::from(inline.is_some());
     if count == 0 {
         issues.push(
             l,
@@ -341,20 +371,35 @@ fn invocation_target(
                 &l.key("template"),
                 format!("template `{name}` is not defined in spec.templates"),
             ),
-            Some(t) => required_inputs(t, provided, &l.key("arguments"), &format!("this {who}"), issues),
+            Some(t) => required_inputs(
+                t,
+                provided,
+                &l.key("arguments"),
+                &format!("this {who}"),
+                issues,
+            ),
         }
     }
     if has_ref {
         let r = obj_field(call, "templateRef");
         for key in ["name", "template"] {
             if r.and_then(|r| str_field(r, key)).is_none_or(str::is_empty) {
-                issues.push(&l.key("templateRef"), format!("`templateRef.{key}` is required"));
+                issues.push(
+                    &l.key("templateRef"),
+                    format!("`templateRef.{key}` is required"),
+                );
             }
         }
     }
     if let Some(inline) = inline {
         let t = Tmpl::new(inline);
-        required_inputs(t, provided, &l.key("arguments"), &format!("this {who}"), issues);
+        required_inputs(
+            t,
+            provided,
+            &l.key("arguments"),
+            &format!("this {who}"),
+            issues,
+        );
         let n = bodies(inline).len();
         if n != 1 {
             issues.push(&l.key("inline"), body_count_message(n));
@@ -377,10 +422,12 @@ fn required_inputs(
             .any(|a| find_named(list(a, kind), name).is_some())
     };
     for p in callee.input_params().iter().filter_map(Value::as_object) {
-        let Some(name) = str_field(p, "name") else { continue };
+        let Some(name) = str_field(p, "name") else {
+            continue;
+        };
         let has_own = ["value", "default", "valueFrom"]
             .iter()
-            .any(|k| p.get(*k).is_some_and(|v| !v.is_null()));
+            .any(|k| is_set(p, *k));
         if !has_own && !supplied("parameters", name) {
             issues.push(
                 l,
@@ -392,11 +439,13 @@ fn required_inputs(
         }
     }
     for a in callee.input_artifacts().iter().filter_map(Value::as_object) {
-        let Some(name) = str_field(a, "name") else { continue };
-        let has_own = ARTIFACT_SOURCES
-            .iter()
-            .any(|k| a.get(*k).is_some_and(|v| !v.is_null()));
-        let optional = a.get("optional").and_then(Value::as_bool).unwrap_or(false);
+        let Some(name) = str_field(a, "name") else {
+            continue;
+        };
+        let has_own = ARTIFACT_SOURCES.iter().any(|k| is_set(a, *k));
+        let optional = field(a, "optional")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if !has_own && !optional && !supplied("artifacts", name) {
             issues.push(
                 l,
@@ -452,7 +501,13 @@ fn template(
     let il = l.key("inputs");
     let ol = l.key("outputs");
     let in_params = t.input_params();
-    check_names(in_params, &il.key("parameters"), true, "input parameter", issues);
+    check_names(
+        in_params,
+        &il.key("parameters"),
+        true,
+        "input parameter",
+        issues,
+    );
     if in_params.len() > limits.max_input_parameters {
         issues.push(
             &il.key("parameters"),
@@ -463,21 +518,42 @@ fn template(
             ),
         );
     }
-    check_names(t.input_artifacts(), &il.key("artifacts"), true, "input artifact", issues);
-    check_names(t.output_params(), &ol.key("parameters"), true, "output parameter", issues);
-    check_names(t.output_artifacts(), &ol.key("artifacts"), true, "output artifact", issues);
+    check_names(
+        t.input_artifacts(),
+        &il.key("artifacts"),
+        true,
+        "input artifact",
+        issues,
+    );
+    check_names(
+        t.output_params(),
+        &ol.key("parameters"),
+        true,
+        "output parameter",
+        issues,
+    );
+    check_names(
+        t.output_artifacts(),
+        &ol.key("artifacts"),
+        true,
+        "output artifact",
+        issues,
+    );
     let non_leaf = kind.is_some_and(|k| !k.is_leaf());
     let ial = il.key("artifacts");
     for (i, a) in t.input_artifacts().iter().enumerate() {
         let Some(ao) = a.as_object() else { continue };
-        if non_leaf && ao.contains_key("path") {
+        if non_leaf && field(ao, "path").is_some() {
             issues.push(
                 &ial.index(i, a).key("path"),
                 "`path` is only valid on artifacts of leaf templates (container, script, ...)",
             );
         }
-        if ao.contains_key("from") {
-            issues.push(&ial.index(i, a).key("from"), "`from` is not valid in inputs; pass it as an argument");
+        if field(ao, "from").is_some() {
+            issues.push(
+                &ial.index(i, a).key("from"),
+                "`from` is not valid in inputs; pass it as an argument",
+            );
         }
     }
     let oal = ol.key("artifacts");
@@ -497,57 +573,81 @@ fn template(
 
     // Fields restricted by body kind (§11).
     if let Some(k) = kind {
-        if obj.get("timeout").is_some_and(|v| !v.is_null()) && !k.is_leaf() {
+        if is_set(obj, "timeout") && !k.is_leaf() {
             issues.push(
                 &l.key("timeout"),
-                format!("`timeout` is only valid on leaf templates, not on a {} template", k.key()),
+                format!(
+                    "`timeout` is only valid on leaf templates, not on a {} template",
+                    k.key()
+                ),
             );
         }
-        if matches!(k, Kind::Dag | Kind::Steps) && obj.get("activeDeadlineSeconds").is_some_and(|v| !v.is_null()) {
+        if matches!(k, Kind::Dag | Kind::Steps)
+            && obj
+                .get("activeDeadlineSeconds")
+                .is_some_and(|v| !v.is_null())
+        {
             issues.push(
                 &l.key("activeDeadlineSeconds"),
-                format!("`activeDeadlineSeconds` is only valid on leaf templates, not on a {} template", k.key()),
+                format!(
+                    "`activeDeadlineSeconds` is only valid on leaf templates, not on a {} template",
+                    k.key()
+                ),
             );
         }
-        if !matches!(k, Kind::Dag | Kind::Steps) && obj.get("parallelism").is_some_and(|v| !v.is_null()) {
+        if !matches!(k, Kind::Dag | Kind::Steps) && is_set(obj, "parallelism") {
             issues.push(
                 &l.key("parallelism"),
-                format!("`parallelism` is only valid on dag and steps templates, not on a {} template", k.key()),
+                format!(
+                    "`parallelism` is only valid on dag and steps templates, not on a {} template",
+                    k.key()
+                ),
             );
         }
-        if matches!(k, Kind::Container | Kind::Script) && index.is_some() {
-            let body = obj_field(obj, k.key());
-            let defaulted = obj_field(spec, "templateDefaults")
-                .and_then(|d| obj_field(d, k.key()))
-                .and_then(|c| str_field(c, "image"))
-                .is_some_and(|s| !s.is_empty());
-            if body.is_some() && body.and_then(|b| str_field(b, "image")).is_none_or(str::is_empty) && !defaulted {
-                issues.push(&l.key(k.key()).key("image"), "required: the container image to run");
-            }
-        }
-    }
-    if let Some(timeout) = str_field(obj, "timeout") {
-        if timeout.trim().parse::<i64>().is_ok() {
+        // A missing image is a schema error; an empty one is not, but Argo rejects it
+        // unless `spec.templateDefaults` supplies one.
+        if matches!(k, Kind::Container | Kind::Script)
+            && index.is_some()
+            && obj_field(obj, k.key()).and_then(|b| str_field(b, "image")) == Some("")
+            && !schema::image_defaulted(spec, k.key())
+        {
             issues.push(
-                &l.key("timeout"),
-                format!("`{timeout}` needs a unit, e.g. \"{timeout}s\""),
+                &l.key(k.key()).key("image"),
+                "must not be empty: name the container image to run",
             );
         }
     }
-    if let Some(ads) = obj.get("activeDeadlineSeconds") {
+    if let Some(timeout) = str_field(obj, "timeout")
+        && timeout.trim().parse::<i64>().is_ok()
+    {
+        issues.push(
+            &l.key("timeout"),
+            format!("`{timeout}` needs a unit, e.g. \"{timeout}s\""),
+        );
+    }
+    if let Some(ads) = field(obj, "activeDeadlineSeconds") {
         let negative = ads.as_i64().is_some_and(|n| n < 0)
-            || ads.as_str().and_then(|s| s.parse::<i64>().ok()).is_some_and(|n| n < 0);
+            || ads
+                .as_str()
+                .and_then(|s| s.parse::<i64>().ok())
+                .is_some_and(|n| n < 0);
         if negative {
-            issues.push(&l.key("activeDeadlineSeconds"), "must be a positive integer");
-        }
-    }
-    if let Some(policy) = obj_field(obj, "retryStrategy").and_then(|r| str_field(r, "retryPolicy")) {
-        if !matches!(policy, "" | "Always" | "OnFailure" | "OnError" | "OnTransientError") {
             issues.push(
-                &l.key("retryStrategy").key("retryPolicy"),
-                format!("`{policy}` is not one of Always, OnFailure, OnError, OnTransientError"),
+                &l.key("activeDeadlineSeconds"),
+                "must be a positive integer",
             );
         }
+    }
+    if let Some(policy) = obj_field(obj, "retryStrategy").and_then(|r| str_field(r, "retryPolicy"))
+        && !matches!(
+            policy,
+            "" | "Always" | "OnFailure" | "OnError" | "OnTransientError"
+        )
+    {
+        issues.push(
+            &l.key("retryStrategy").key("retryPolicy"),
+            format!("`{policy}` is not one of Always, OnFailure, OnError, OnTransientError"),
+        );
     }
 
     match kind {
@@ -563,11 +663,14 @@ fn template(
 
 /// An output parameter: exactly one source, of the kind the template supports.
 fn output_param(kind: Option<Kind>, p: &Map<String, Value>, l: &Loc<'_>, issues: &mut Issues) {
-    let has_value = p.get("value").is_some_and(|v| !v.is_null());
+    let has_value = is_set(p, "value");
     let value_from = obj_field(p, "valueFrom");
     match (has_value, value_from) {
         (true, Some(_)) => {
-            issues.push(l, "output parameter has both `value` and `valueFrom`; choose one");
+            issues.push(
+                l,
+                "output parameter has both `value` and `valueFrom`; choose one",
+            );
             return;
         }
         (false, None) => {
@@ -578,34 +681,63 @@ fn output_param(kind: Option<Kind>, p: &Map<String, Value>, l: &Loc<'_>, issues:
         (false, Some(_)) => {}
     }
     let Some(vf) = value_from else { return };
-    let set = |k: &str| vf.get(k).is_some_and(|v| v.as_str().is_none_or(|s| !s.is_empty()) && !v.is_null());
-    let sources: Vec<&str> = ["path", "jqFilter", "jsonPath", "parameter", "expression", "supplied", "configMapKeyRef", "event"]
-        .into_iter()
-        .filter(|k| set(k))
-        .collect();
+    let set = |k: &str| {
+        field(vf, k).is_some_and(|v| v.as_str().is_none_or(|s| !s.is_empty()) && !v.is_null())
+    };
+    let sources: Vec<&str> = [
+        "path",
+        "jqFilter",
+        "jsonPath",
+        "parameter",
+        "expression",
+        "supplied",
+        "configMapKeyRef",
+        "event",
+    ]
+    .into_iter()
+    .filter(|k| set(k))
+    .collect();
     let vl = l.key("valueFrom");
     if sources.len() > 1 {
-        issues.push(&vl, format!("`valueFrom` sets several sources ({}); choose one", sources.join(", ")));
+        issues.push(
+            &vl,
+            format!(
+                "`valueFrom` sets several sources ({}); choose one",
+                sources.join(", ")
+            ),
+        );
         return;
     }
     let need: Option<(&[&str], &str)> = match kind {
         Some(Kind::Container | Kind::Script | Kind::ContainerSet) => Some((&["path"], "`path`")),
         Some(Kind::Resource) => Some((&["jqFilter", "jsonPath"], "`jsonPath` or `jqFilter`")),
-        Some(Kind::Dag | Kind::Steps) => Some((&["parameter", "expression"], "`parameter` or `expression`")),
+        Some(Kind::Dag | Kind::Steps) => {
+            Some((&["parameter", "expression"], "`parameter` or `expression`"))
+        }
         _ => None,
     };
-    if let (Some((keys, text)), Some(k)) = (need, kind) {
-        if !keys.iter().any(|key| sources.contains(key)) {
-            issues.push(&vl, format!("{text} must be set for an output of a {} template", k.key()));
-        }
+    if let (Some((keys, text)), Some(k)) = (need, kind)
+        && !keys.iter().any(|key| sources.contains(key))
+    {
+        issues.push(
+            &vl,
+            format!("{text} must be set for an output of a {} template", k.key()),
+        );
     }
 }
 
 /// Per-task rules of a DAG template (graph rules are in [`super::dag`]).
-fn dag_tasks(m: &Model<'_>, dag: &Map<String, Value>, l: &Loc<'_>, limits: &Limits, issues: &mut Issues) {
+fn dag_tasks(
+    m: &Model<'_>,
+    dag: &Map<String, Value>,
+    l: &Loc<'_>,
+    limits: &Limits,
+    issues: &mut Issues,
+) {
     let tasks = list(dag, "tasks");
     let tl = l.key("tasks");
-    if tasks.is_empty() {
+    // A missing `tasks` is a schema error; an empty list is Argo's.
+    if field(dag, "tasks").is_some_and(Value::is_array) && tasks.is_empty() {
         issues.push(&tl, "a DAG needs at least one task");
     }
     if tasks.len() > limits.max_dag_tasks {
@@ -655,65 +787,102 @@ fn steps(m: &Model<'_>, obj: &Map<String, Value>, l: &Loc<'_>, issues: &mut Issu
 }
 
 /// Rules shared by steps and tasks: target template, loops, arguments, hooks.
-fn invocation(m: &Model<'_>, call: &Map<String, Value>, l: &Loc<'_>, who: &str, issues: &mut Issues) {
+fn invocation(
+    m: &Model<'_>,
+    call: &Map<String, Value>,
+    l: &Loc<'_>,
+    who: &str,
+    issues: &mut Issues,
+) {
     let args = obj_field(call, "arguments");
     let provided: Vec<&Map<String, Value>> = args.into_iter().collect();
     invocation_target(m, call, l, who, &provided, issues);
 
     let loops: Vec<&str> = ["withItems", "withParam", "withSequence"]
         .into_iter()
-        .filter(|k| call.get(*k).is_some_and(|v| !v.is_null()))
+        .filter(|k| is_set(call, *k))
         .collect();
     if loops.len() > 1 {
         issues.push(
             &l.key(loops[1]),
-            format!("only one of withItems, withParam and withSequence may be set (found {})", loops.join(", ")),
+            format!(
+                "only one of withItems, withParam and withSequence may be set (found {})",
+                loops.join(", ")
+            ),
         );
     }
-    if let Some(seq) = obj_field(call, "withSequence") {
-        if seq.contains_key("count") && seq.contains_key("end") {
-            issues.push(&l.key("withSequence"), "only one of `count` and `end` may be set");
-        }
+    if let Some(seq) = obj_field(call, "withSequence")
+        && field(seq, "count").is_some()
+        && field(seq, "end").is_some()
+    {
+        issues.push(
+            &l.key("withSequence"),
+            "only one of `count` and `end` may be set",
+        );
     }
 
     if let Some(args) = args {
         let al = l.key("arguments");
         let pl = al.key("parameters");
-        check_names(list(args, "parameters"), &pl, true, "argument parameter", issues);
+        check_names(
+            list(args, "parameters"),
+            &pl,
+            true,
+            "argument parameter",
+            issues,
+        );
         for (i, p) in list(args, "parameters").iter().enumerate() {
             let Some(po) = p.as_object() else { continue };
-            let has = ["value", "valueFrom"].iter().any(|k| po.get(*k).is_some_and(|v| !v.is_null()));
+            let has = ["value", "valueFrom"].iter().any(|k| is_set(po, *k));
             if !has {
-                issues.push(&pl.index(i, p), "argument parameter has neither `value` nor `valueFrom`");
+                issues.push(
+                    &pl.index(i, p),
+                    "argument parameter has neither `value` nor `valueFrom`",
+                );
             }
         }
         let artl = al.key("artifacts");
-        check_names(list(args, "artifacts"), &artl, true, "argument artifact", issues);
+        check_names(
+            list(args, "artifacts"),
+            &artl,
+            true,
+            "argument artifact",
+            issues,
+        );
         for (i, a) in list(args, "artifacts").iter().enumerate() {
             let Some(ao) = a.as_object() else { continue };
-            let has = ARTIFACT_SOURCES.iter().any(|k| ao.get(*k).is_some_and(|v| !v.is_null()));
+            let has = ARTIFACT_SOURCES.iter().any(|k| is_set(ao, *k));
             if !has {
                 issues.push(
                     &artl.index(i, a),
                     "argument artifact has no `from`, `fromExpression` or location",
                 );
             }
-            if ao.contains_key("from") && ao.contains_key("fromExpression") {
-                issues.push(&artl.index(i, a), "argument artifact sets both `from` and `fromExpression`");
+            if field(ao, "from").is_some() && field(ao, "fromExpression").is_some() {
+                issues.push(
+                    &artl.index(i, a),
+                    "argument artifact sets both `from` and `fromExpression`",
+                );
             }
         }
     }
 
-    if let Some(name) = str_field(call, "onExit").filter(|s| !s.is_empty()) {
-        if m.template(name).is_none() {
-            issues.push(&l.key("onExit"), format!("template `{name}` is not defined in spec.templates"));
-        }
+    if let Some(name) = str_field(call, "onExit").filter(|s| !s.is_empty())
+        && m.template(name).is_none()
+    {
+        issues.push(
+            &l.key("onExit"),
+            format!("template `{name}` is not defined in spec.templates"),
+        );
     }
     if let Some(hooks) = obj_field(call, "hooks") {
         let hl = l.key("hooks");
         for (name, hook) in hooks {
-            let Some(hook) = hook.as_object() else { continue };
-            let provided: Vec<&Map<String, Value>> = obj_field(hook, "arguments").into_iter().collect();
+            let Some(hook) = hook.as_object() else {
+                continue;
+            };
+            let provided: Vec<&Map<String, Value>> =
+                obj_field(hook, "arguments").into_iter().collect();
             hook_rules(m, name, hook, &hl.key(name), true, &provided, issues);
         }
     }

@@ -14,7 +14,34 @@ use super::schema::{SCHEMA, WORKFLOW_DEF};
 use super::{Issue, Issues};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
+
+/// FNV-1a, for the property tables. Their keys come from the embedded schema, so a
+/// crafted document cannot degrade them; hashing short keys is the walk's main cost.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Property name -> node.
+type Props = HashMap<String, NodeId, BuildHasherDefault<Fnv>>;
 
 /// Index of a node in [`Arena::nodes`].
 type NodeId = usize;
@@ -26,7 +53,7 @@ const ANY: NodeId = 0;
 #[derive(Debug, Default)]
 struct Node {
     /// Declared properties; `None` when the object's keys are not checked.
-    props: Option<HashMap<String, NodeId>>,
+    props: Option<Props>,
     /// Schema of the values of a free map.
     additional: Option<NodeId>,
     /// Schema of array items.
@@ -109,7 +136,7 @@ impl<'s> Builder<'s> {
             .unwrap_or(false);
         let mut node = Node::default();
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-            let mut map = HashMap::with_capacity(props.len());
+            let mut map = Props::with_capacity_and_hasher(props.len(), Default::default());
             for (k, v) in props {
                 let id = self.node(v);
                 map.insert(k.clone(), id);
@@ -129,10 +156,7 @@ impl<'s> Builder<'s> {
 }
 
 fn ref_target(schema: &Value) -> Option<&str> {
-    schema
-        .get("$ref")?
-        .as_str()?
-        .strip_prefix("#/definitions/")
+    schema.get("$ref")?.as_str()?.strip_prefix("#/definitions/")
 }
 
 /// Deepest nesting the walker follows; deeper documents are reported, not recursed.
@@ -181,7 +205,7 @@ impl Arena {
 }
 
 /// "unknown field `dependecies` (did you mean `dependencies`?)".
-fn unknown_message(key: &str, props: &HashMap<String, NodeId>) -> String {
+fn unknown_message(key: &str, props: &Props) -> String {
     let best = props
         .keys()
         .map(|p| (edit_distance(key, p), p))
