@@ -21,6 +21,7 @@ pub mod better_than_kfp;
 pub mod data_passing;
 pub mod exit_handler;
 pub mod flip_coin;
+pub mod hello_macros;
 pub mod hello_world;
 pub mod loops;
 pub mod resource;
@@ -44,5 +45,6 @@ pub fn all() -> Vec<(&'static str, BuildFn)> {
         ("sub_pipeline", sub_pipeline::pipeline),
         ("settings", settings::pipeline),
         ("better_than_kfp", better_than_kfp::pipeline),
+        ("hello_macros", hello_macros::pipeline),
     ]
 }

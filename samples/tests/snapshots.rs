@@ -43,6 +43,7 @@ snapshot_tests!(
     sub_pipeline,
     settings,
     better_than_kfp,
+    hello_macros,
 );
 
 #[test]

@@ -204,7 +204,11 @@ fn metadata(pipeline: &Pipeline) -> ObjectMeta {
 
 /// The workflow as YAML (deterministic).
 pub fn to_yaml(workflow: &Workflow) -> Result<String, CompileError> {
-    serde_saphyr::to_string(workflow).map_err(|e| CompileError::Yaml(e.to_string()))
+    // Long one-line strings (shell scripts, conditions) stay on one line instead of being
+    // folded at 80 columns: easier to read and to diff. Multi-line strings still use `|`.
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX / 2;
+    serde_saphyr::to_string_with_options(workflow, options).map_err(|e| CompileError::Yaml(e.to_string()))
 }
 
 /// Compile, validate and render as YAML.

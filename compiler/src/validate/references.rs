@@ -345,20 +345,13 @@ fn walk(v: &Value, l: &Loc<'_>, ctx: Ctx<'_, '_>, depth: usize, issues: &mut Iss
 
 /// Roots Argo checks at submission (plus `item`, `retries` and `lastRetry.`).
 fn is_checked_root(tag: &str) -> bool {
-    tag == "item"
-        || tag == "retries"
-        || [
-            "item.",
-            "inputs.",
-            "outputs.",
-            "workflow.",
-            "tasks.",
-            "steps.",
-            "pod.",
-            "lastRetry.",
-        ]
-        .iter()
-        .any(|r| tag.starts_with(r))
+    match tag.split_once('.') {
+        None => matches!(tag, "item" | "retries"),
+        Some((root, _)) => matches!(
+            root,
+            "item" | "inputs" | "outputs" | "workflow" | "tasks" | "steps" | "pod" | "lastRetry"
+        ),
+    }
 }
 
 /// Finds the tags of one string and resolves them.
