@@ -236,6 +236,7 @@ fn bad_wiring_is_reported_by_task_and_field() {
     p.task(add().task().arg("a", n.output("n")).arg("b", "2").name("dup"));
     p.task(echo().task().arg("message", "x").name("dup")); // duplicate name
     p.task(echo().task().arg("message", &foreign)); // value of another pipeline
+    p.param::<String>("learning rate"); // not a valid parameter name
     let message = problems(&p);
     for expected in [
         "task \"add\", input \"a\": is required but not given",
@@ -244,6 +245,7 @@ fn bad_wiring_is_reported_by_task_and_field() {
         "there is no output \"missing\"; the outputs are: n",
         "two tasks are named \"dup\"",
         "parameter \"foreign\" belongs to another pipeline",
+        "parameter name \"learning rate\" is not valid",
     ] {
         assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
     }

@@ -935,6 +935,33 @@ fn garbage_never_panics() {
     for s in shapes {
         assert!(validate_workflow(&s).is_err(), "{s}");
     }
+    let mut nested = json!("{{item}}");
+    for _ in 0..1_000 {
+        nested = json!([nested]);
+    }
+    let deep_value = wf(json!([{"name": "main", "container": {"image": "x", "args": nested}}]));
+    let found = issues(&deep_value);
+    assert_issue(
+        &found,
+        "spec.templates[0](name=main).container.args[0]",
+        "expected string, found array",
+    );
+    assert!(
+        found
+            .iter()
+            .any(|i| i.message.contains("nested too deeply"))
+    );
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_map: String = (0..5_000)
+        .map(|i| format!("{}a:\n", " ".repeat(i)))
+        .collect();
+    let laughs = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n\
+                  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n\
+                  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n\
+                  g: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
+    for text in [deep.as_str(), deep_map.as_str(), laughs] {
+        assert!(validate_workflow_yaml(text, None).is_err());
+    }
     for text in [
         "",
         "---",

@@ -756,7 +756,7 @@ impl GraphCompiler<'_> {
                     match self.param_text(g, site, value) {
                         Ok(text) => args
                             .parameters
-                            .push(Parameter::with_value(param_name(name), text)),
+                            .push(Parameter::with_value(name.clone(), text)),
                         Err(e) => self.problem(Some(t), field, e),
                     }
                 }
@@ -914,10 +914,10 @@ impl GraphCompiler<'_> {
                     return Err(format!("parameter {name:?} belongs to another pipeline"));
                 }
                 if self.is_root {
-                    return Ok(format!("{{{{workflow.parameters.{}}}}}", param_name(name)));
+                    return Ok(format!("{{{{workflow.parameters.{name}}}}}"));
                 }
                 if g == 0 {
-                    return Ok(format!("{{{{inputs.parameters.{}}}}}", param_name(name)));
+                    return Ok(format!("{{{{inputs.parameters.{name}}}}}"));
                 }
                 self.import_param(g, Key::Param(name.clone()), value)
             }
@@ -1146,7 +1146,7 @@ impl GraphCompiler<'_> {
 
     fn import_name(&self, key: &Key) -> String {
         match key {
-            Key::Param(name) => param_name(name),
+            Key::Param(name) => name.clone(),
             Key::Item(g, None) => format!("{}-item", self.groups[*g].name),
             Key::Item(g, Some(f)) => format!("{}-item-{}", self.groups[*g].name, param_name(f)),
             Key::Output(t, name) => format!("{}-{}", self.task_names[*t], param_name(name)),
@@ -1345,7 +1345,7 @@ impl GraphCompiler<'_> {
                     .params
                     .iter()
                     .map(|p| Parameter {
-                        name: param_name(&p.name),
+                        name: p.name.clone(),
                         default: p.default.clone(),
                         ..Parameter::default()
                     })

@@ -106,7 +106,7 @@ pub fn compile_with(
                     .params
                     .iter()
                     .map(|p| Parameter {
-                        name: param_name(&p.name),
+                        name: p.name.clone(),
                         value: p.default.clone(),
                         enum_values: p.choices.clone(),
                         description: p.description.clone(),

@@ -103,4 +103,19 @@ mod tests {
         assert_eq!(set.unique("echo"), "echo-4");
         assert!(!set.reserve("echo"));
     }
+
+    proptest::proptest! {
+        /// Whatever a component or task is called, the emitted names are valid for Argo.
+        #[test]
+        fn any_text_becomes_a_valid_name(raw in ".{0,300}") {
+            let name = k8s_name(&raw, "task");
+            proptest::prop_assert!(!name.is_empty() && name.len() <= 128);
+            proptest::prop_assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            proptest::prop_assert!(name.starts_with(|c: char| c.is_ascii_lowercase()));
+            proptest::prop_assert!(!name.ends_with('-'));
+            let param = param_name(&raw);
+            proptest::prop_assert!(!param.is_empty());
+            proptest::prop_assert!(param.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        }
+    }
 }

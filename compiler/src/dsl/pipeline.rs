@@ -182,6 +182,14 @@ impl Pipeline {
             self.errors
                 .push(format!("parameter {name:?} is declared twice"));
         }
+        // Runs pass parameters by these exact names, so they are not rewritten.
+        let valid = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            self.errors.push(format!(
+                "parameter name {name:?} is not valid: use letters, digits, `-` and `_` only"
+            ));
+        }
         if let (Some(t), Some(d)) = (&type_spec, &default) {
             if let Err(e) = t.check_constant(d) {
                 self.errors.push(format!("parameter {name:?}: default {e}"));

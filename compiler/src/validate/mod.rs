@@ -2,11 +2,11 @@
 //!
 //! Four checks run on every workflow and all their issues are reported together:
 //!
-//! 1. [`schema`]: the published Argo JSON schema (widened where Argo's decoder accepts
+//! 1. `schema`: the published Argo JSON schema (widened where Argo's decoder accepts
 //!    numbers for strings);
-//! 2. [`unknown_fields`]: keys the schema does not declare (Argo decodes strictly);
-//! 3. [`semantic`] and [`dag`]: Argo's structural rules (ARGO-SEMANTICS.md §13);
-//! 4. [`references`]: every `{{...}}` tag resolves in its scope (§3).
+//! 2. `unknown_fields`: keys the schema does not declare (Argo decodes strictly);
+//! 3. `semantic` and `dag`: Argo's structural rules (ARGO-SEMANTICS.md §13);
+//! 4. `references`: every `{{...}}` tag resolves in its scope (§3).
 //!
 //! Every issue is located by a path that names templates, steps and tasks, such as
 //! `spec.templates[3](name=train).dag.tasks[2](name=b).depends`.
@@ -136,11 +136,20 @@ pub fn validate_workflow_with(wf: &Value, limits: &Limits) -> Result<(), Validat
     }
 }
 
-/// Parses YAML and validates the workflow in it, returning the parsed document.
-/// A syntax error becomes a single issue giving saphyr's line and column.
+/// Parses YAML and validates the workflow in it (default [`Limits`]), returning the
+/// parsed document. A syntax error becomes a single issue giving saphyr's line and column.
 pub fn validate_workflow_yaml(
     text: &str,
     source_name: Option<&str>,
+) -> Result<Value, ValidationError> {
+    validate_workflow_yaml_with(text, source_name, &Limits::default())
+}
+
+/// [`validate_workflow_yaml`] with explicit [`Limits`].
+pub fn validate_workflow_yaml_with(
+    text: &str,
+    source_name: Option<&str>,
+    limits: &Limits,
 ) -> Result<Value, ValidationError> {
     let with_name = |issues: Vec<Issue>| ValidationError {
         source_name: source_name.map(str::to_string),
@@ -159,7 +168,7 @@ pub fn validate_workflow_yaml(
             message: format!("YAML syntax error: {}", yaml_message(&detail)),
         }])
     })?;
-    match validate_workflow(&wf) {
+    match validate_workflow_with(&wf, limits) {
         Ok(()) => Ok(wf),
         Err(e) => Err(with_name(e.issues)),
     }

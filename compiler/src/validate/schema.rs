@@ -228,6 +228,29 @@ mod tests {
         assert!(run(&w).is_empty(), "{:?}", run(&w));
     }
 
+    /// Why [`widen`] exists: KFP v1 emits `retryStrategy.limit: 2`, which the published
+    /// schema alone rejects.
+    #[test]
+    fn published_schema_alone_rejects_kfp_numbers() {
+        let defs = SCHEMA
+            .as_ref()
+            .ok()
+            .and_then(|s| s.get("definitions"))
+            .cloned();
+        let raw = json!({
+            "$ref": format!("#/definitions/{WORKFLOW_DEF}"),
+            "definitions": defs,
+        });
+        let strict = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&raw)
+            .expect("the published schema compiles");
+        let w =
+            wf(json!({"name": "main", "retryStrategy": {"limit": 2}, "container": {"image": "a"}}));
+        assert!(!strict.is_valid(&w));
+        assert!(run(&w).is_empty());
+    }
+
     #[test]
     fn reports_real_type_errors_with_path() {
         let w = wf(json!({"name": "main", "container": {"image": 3}}));

@@ -66,7 +66,7 @@ pub(crate) fn check(m: &Model<'_>, limits: &Limits, issues: &mut Issues) {
                 format!("duplicate template name `{name}` (also spec.templates[{first}])"),
             );
         }
-        template(m, spec, t, Some(i), &l, limits, issues);
+        template(spec, t, &l, limits, issues, m);
     }
 }
 
@@ -354,6 +354,11 @@ fn invocation_target(
     let inline = obj_field(call, "inline");
     let count =
         usize::from(template.is_some()) + usize::from(has_ref) + usize::from(inline.is_some());
+    let this = match who {
+        "task" => "this task",
+        "step" => "this step",
+        _ => "this hook",
+    };
     if count == 0 {
         issues.push(
             l,
@@ -371,13 +376,7 @@ fn invocation_target(
                 &l.key("template"),
                 format!("template `{name}` is not defined in spec.templates"),
             ),
-            Some(t) => required_inputs(
-                t,
-                provided,
-                &l.key("arguments"),
-                &format!("this {who}"),
-                issues,
-            ),
+            Some(t) => required_inputs(t, provided, &l.key("arguments"), this, issues),
         }
     }
     if has_ref {
@@ -393,13 +392,7 @@ fn invocation_target(
     }
     if let Some(inline) = inline {
         let t = Tmpl::new(inline);
-        required_inputs(
-            t,
-            provided,
-            &l.key("arguments"),
-            &format!("this {who}"),
-            issues,
-        );
+        required_inputs(t, provided, &l.key("arguments"), this, issues);
         let n = bodies(inline).len();
         if n != 1 {
             issues.push(&l.key("inline"), body_count_message(n));
@@ -427,7 +420,7 @@ fn required_inputs(
         };
         let has_own = ["value", "default", "valueFrom"]
             .iter()
-            .any(|k| is_set(p, *k));
+            .any(|k| is_set(p, k));
         if !has_own && !supplied("parameters", name) {
             issues.push(
                 l,
@@ -442,7 +435,7 @@ fn required_inputs(
         let Some(name) = str_field(a, "name") else {
             continue;
         };
-        let has_own = ARTIFACT_SOURCES.iter().any(|k| is_set(a, *k));
+        let has_own = ARTIFACT_SOURCES.iter().any(|k| is_set(a, k));
         let optional = field(a, "optional")
             .and_then(Value::as_bool)
             .unwrap_or(false);
@@ -467,15 +460,14 @@ fn body_count_message(n: usize) -> String {
     }
 }
 
-/// Rules for one template.
+/// Rules for one template of `spec.templates`.
 fn template(
-    m: &Model<'_>,
     spec: &Map<String, Value>,
     t: Tmpl<'_>,
-    index: Option<usize>,
     l: &Loc<'_>,
     limits: &Limits,
     issues: &mut Issues,
+    m: &Model<'_>,
 ) {
     let obj = t.obj;
     match t.name {
@@ -607,7 +599,6 @@ fn template(
         // A missing image is a schema error; an empty one is not, but Argo rejects it
         // unless `spec.templateDefaults` supplies one.
         if matches!(k, Kind::Container | Kind::Script)
-            && index.is_some()
             && obj_field(obj, k.key()).and_then(|b| str_field(b, "image")) == Some("")
             && !schema::image_defaulted(spec, k.key())
         {
@@ -800,7 +791,7 @@ fn invocation(
 
     let loops: Vec<&str> = ["withItems", "withParam", "withSequence"]
         .into_iter()
-        .filter(|k| is_set(call, *k))
+        .filter(|k| is_set(call, k))
         .collect();
     if loops.len() > 1 {
         issues.push(
@@ -833,7 +824,7 @@ fn invocation(
         );
         for (i, p) in list(args, "parameters").iter().enumerate() {
             let Some(po) = p.as_object() else { continue };
-            let has = ["value", "valueFrom"].iter().any(|k| is_set(po, *k));
+            let has = ["value", "valueFrom"].iter().any(|k| is_set(po, k));
             if !has {
                 issues.push(
                     &pl.index(i, p),
@@ -851,7 +842,7 @@ fn invocation(
         );
         for (i, a) in list(args, "artifacts").iter().enumerate() {
             let Some(ao) = a.as_object() else { continue };
-            let has = ARTIFACT_SOURCES.iter().any(|k| is_set(ao, *k));
+            let has = ARTIFACT_SOURCES.iter().any(|k| is_set(ao, k));
             if !has {
                 issues.push(
                     &artl.index(i, a),
