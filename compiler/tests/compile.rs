@@ -29,12 +29,22 @@ fn add() -> Component {
 }
 
 fn template<'a>(wf: &'a Workflow, name: &str) -> &'a Template {
-    wf.spec.templates.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no template {name}"))
+    wf.spec
+        .templates
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no template {name}"))
 }
 
 fn task<'a>(t: &'a Template, name: &str) -> &'a DagTask {
-    let dag = t.dag.as_ref().unwrap_or_else(|| panic!("{} is not a DAG", t.name));
-    dag.tasks.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("no task {name} in {}", t.name))
+    let dag = t
+        .dag
+        .as_ref()
+        .unwrap_or_else(|| panic!("{} is not a DAG", t.name));
+    dag.tasks
+        .iter()
+        .find(|x| x.name == name)
+        .unwrap_or_else(|| panic!("no task {name} in {}", t.name))
 }
 
 fn problems(p: &Pipeline) -> String {
@@ -61,7 +71,10 @@ fn data_passing_derives_dependencies_and_after_adds_more() {
     );
     // The defaulted input is not passed; the template carries the default.
     assert_eq!(task(root, "add").arguments.parameters.len(), 1);
-    assert_eq!(template(&wf, "add").inputs.parameters[1].default.as_deref(), Some("1"));
+    assert_eq!(
+        template(&wf, "add").inputs.parameters[1].default.as_deref(),
+        Some("1")
+    );
 }
 
 #[test]
@@ -87,12 +100,19 @@ fn conditions_quote_strings_and_leave_numbers_bare() {
     let mut p = Pipeline::new("conds");
     let who = p.param_with_default::<String>("who", "me".into());
     let n = p.task(number().task());
-    let cond = n.output_param::<i64>("n").ge(5).and(who.eq("you")).or(!who.ne("them"));
+    let cond = n
+        .output_param::<i64>("n")
+        .ge(5)
+        .and(who.eq("you"))
+        .or(!who.ne("them"));
     p.when(cond, |p| {
         p.task(echo().task().arg("message", &who));
     });
     let wf = kfp::compile(&p).expect("compiles");
-    let when = task(template(&wf, "conds"), "condition-1").when.clone().expect("has when");
+    let when = task(template(&wf, "conds"), "condition-1")
+        .when
+        .clone()
+        .expect("has when");
     assert_eq!(
         when,
         "(({{tasks.number.outputs.parameters.n}} >= 5) && ('{{workflow.parameters.who}}' == 'you')) \
@@ -125,26 +145,41 @@ fn exit_handlers_work_where_they_are_written() {
     let on_exit = wf.spec.on_exit.clone().expect("workflow onExit");
     let exit_dag = template(&wf, &on_exit);
     assert_eq!(
-        exit_dag.dag.as_ref().expect("dag").tasks[0].arguments.parameters[0].value.as_deref(),
+        exit_dag.dag.as_ref().expect("dag").tasks[0]
+            .arguments
+            .parameters[0]
+            .value
+            .as_deref(),
         Some("{{workflow.status}}")
     );
     let root = template(&wf, "exits");
     let second = task(root, "exit-handler-2");
-    assert_eq!(second.hooks["exit"].arguments.parameters[0].value.as_deref(), Some("second"));
+    assert_eq!(
+        second.hooks["exit"].arguments.parameters[0]
+            .value
+            .as_deref(),
+        Some("second")
+    );
     let cond = template(&wf, "condition-1");
     assert!(task(cond, "exit-handler-3").hooks.contains_key("exit"));
     let body = template(&wf, "for-loop-1");
     let hook = &task(body, "exit-handler-4").hooks["exit"];
-    assert_eq!(hook.arguments.parameters[0].value.as_deref(), Some("{{inputs.parameters.for-loop-1-item}}"));
+    assert_eq!(
+        hook.arguments.parameters[0].value.as_deref(),
+        Some("{{inputs.parameters.for-loop-1-item}}")
+    );
 }
 
 #[test]
 fn loop_parallelism_limits_iterations_not_the_body() {
     let mut p = Pipeline::new("limited");
-    p.parallel_for(Items::from(vec!["a", "b", "c"]).parallelism(2), |p, item| {
-        p.task(echo().task().arg("message", &item));
-        p.task(echo().task().arg("message", "second"));
-    });
+    p.parallel_for(
+        Items::from(vec!["a", "b", "c"]).parallelism(2),
+        |p, item| {
+            p.task(echo().task().arg("message", &item));
+            p.task(echo().task().arg("message", "second"));
+        },
+    );
     let wf = kfp::compile(&p).expect("compiles");
     let wrapper = template(&wf, "for-loop-1");
     assert_eq!(wrapper.parallelism, Some(2));
@@ -184,7 +219,9 @@ fn sub_pipeline_outputs_are_usable_downstream() {
 fn values_cross_groups_both_ways() {
     let mut p = Pipeline::new("cross");
     let n = p.task(number().task());
-    let inside = p.when(n.output_param::<i64>("n").gt(1), |p| p.task(add().task().arg("a", n.output("n"))));
+    let inside = p.when(n.output_param::<i64>("n").gt(1), |p| {
+        p.task(add().task().arg("a", n.output("n")))
+    });
     // Used after the condition: exported by the condition's template.
     let after = p.task(add().task().arg("a", inside.output("sum")));
     let _ = after;
@@ -204,7 +241,8 @@ fn loop_outputs_are_collected_as_lists() {
         .arg(input_value("values"));
     let mut p = Pipeline::new("fanin");
     let squares = p.parallel_for(vec![1_i64, 2, 3], |p, item| {
-        p.task(add().task().arg("a", &item)).output_param::<i64>("sum")
+        p.task(add().task().arg("a", &item))
+            .output_param::<i64>("sum")
     });
     p.task(list_sum.task().arg("values", squares.collect()));
     let wf = kfp::compile(&p).expect("compiles");
@@ -216,10 +254,15 @@ fn loop_outputs_are_collected_as_lists() {
 
     // Passing the collected list where a single integer is expected is caught.
     let mut bad = Pipeline::new("fanin-bad");
-    let v = bad.parallel_for(vec![1_i64, 2], |p, item| p.task(add().task().arg("a", &item)).output("sum"));
+    let v = bad.parallel_for(vec![1_i64, 2], |p, item| {
+        p.task(add().task().arg("a", &item)).output("sum")
+    });
     bad.task(add().task().arg("a", v));
     let message = problems(&bad);
-    assert!(message.contains("JSON list of every iteration"), "{message}");
+    assert!(
+        message.contains("JSON list of every iteration"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -233,7 +276,13 @@ fn bad_wiring_is_reported_by_task_and_field() {
     p.task(add().task().arg("nope", "1").arg("a", "1")); // unknown input
     let n = p.task(number().task());
     p.task(echo().task().arg("message", n.output("missing"))); // unknown output
-    p.task(add().task().arg("a", n.output("n")).arg("b", "2").name("dup"));
+    p.task(
+        add()
+            .task()
+            .arg("a", n.output("n"))
+            .arg("b", "2")
+            .name("dup"),
+    );
     p.task(echo().task().arg("message", "x").name("dup")); // duplicate name
     p.task(echo().task().arg("message", &foreign)); // value of another pipeline
     p.param::<String>("learning rate"); // not a valid parameter name
@@ -247,7 +296,10 @@ fn bad_wiring_is_reported_by_task_and_field() {
         "parameter \"foreign\" belongs to another pipeline",
         "parameter name \"learning rate\" is not valid",
     ] {
-        assert!(message.contains(expected), "missing {expected:?} in:\n{message}");
+        assert!(
+            message.contains(expected),
+            "missing {expected:?} in:\n{message}"
+        );
     }
 }
 
@@ -257,7 +309,10 @@ fn type_mismatches_between_tasks_are_caught() {
     let e = p.task(echo().task().arg("message", "x"));
     p.task(add().task().arg("a", e.output("out")));
     let message = problems(&p);
-    assert!(message.contains("the value given is String but the input expects Integer"), "{message}");
+    assert!(
+        message.contains("the value given is String but the input expects Integer"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -295,17 +350,32 @@ fn loop_items_and_loop_files_stay_in_their_loop() {
         p.task(echo().task().arg("message", item));
     }
     let message = problems(&p);
-    assert!(message.contains("a file produced inside a loop cannot be used after the loop"), "{message}");
-    assert!(message.contains("a loop item is used outside its loop"), "{message}");
+    assert!(
+        message.contains("a file produced inside a loop cannot be used after the loop"),
+        "{message}"
+    );
+    assert!(
+        message.contains("a loop item is used outside its loop"),
+        "{message}"
+    );
 }
 
 fn assert_within_crd_limits(wf: &Workflow) {
     assert!(wf.spec.templates.len() <= 200);
     for t in &wf.spec.templates {
         if let Some(dag) = &t.dag {
-            assert!(dag.tasks.len() <= 200, "{} has {} tasks", t.name, dag.tasks.len());
+            assert!(
+                dag.tasks.len() <= 200,
+                "{} has {} tasks",
+                t.name,
+                dag.tasks.len()
+            );
         }
-        assert!(t.inputs.parameters.len() <= 500, "{} has too many inputs", t.name);
+        assert!(
+            t.inputs.parameters.len() <= 500,
+            "{} has too many inputs",
+            t.name
+        );
     }
 }
 
@@ -331,7 +401,11 @@ fn large_pipelines_are_split_into_valid_nested_dags() {
 fn too_many_distinct_components_is_a_clear_error() {
     let mut p = Pipeline::new("zoo");
     for i in 0..201 {
-        p.task(Component::container(format!("c{i}"), "alpine:3.20").command(["true"]).task());
+        p.task(
+            Component::container(format!("c{i}"), "alpine:3.20")
+                .command(["true"])
+                .task(),
+        );
     }
     let message = problems(&p);
     assert!(message.contains("Argo allows at most 200"), "{message}");

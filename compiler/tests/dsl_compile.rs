@@ -8,7 +8,9 @@ fn dsl_compile() -> Command {
 }
 
 fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."))
 }
 
 #[test]
@@ -17,16 +19,36 @@ fn compiles_a_pipeline_crate() {
     let out = dir.path().join("hello.yaml");
     let result = dsl_compile()
         .current_dir(workspace())
-        .args(["--package", "samples", "--bin", "pipelines", "--pipeline", "hello_world", "--output"])
+        .args([
+            "--package",
+            "samples",
+            "--bin",
+            "pipelines",
+            "--pipeline",
+            "hello_world",
+            "--output",
+        ])
         .arg(&out)
         .output()
         .expect("runs");
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     let yaml = std::fs::read_to_string(&out).expect("written");
     assert!(yaml.contains("kind: Workflow"));
     // And what it wrote validates.
-    let check = dsl_compile().arg("--validate").arg(&out).output().expect("runs");
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let check = dsl_compile()
+        .arg("--validate")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 #[test]
@@ -35,7 +57,15 @@ fn a_missing_package_or_pipeline_fails_clearly_and_writes_nothing() {
     let out = dir.path().join("x.yaml");
     let result = dsl_compile()
         .current_dir(workspace())
-        .args(["--package", "samples", "--bin", "pipelines", "--pipeline", "nope", "--output"])
+        .args([
+            "--package",
+            "samples",
+            "--bin",
+            "pipelines",
+            "--pipeline",
+            "nope",
+            "--output",
+        ])
         .arg(&out)
         .output()
         .expect("runs");
@@ -70,9 +100,22 @@ fn validates_files_and_names_the_broken_one() {
          spec:\n  entrypoint: missing\n  templates:\n  - name: main\n    container: {image: alpine}\n",
     )
     .expect("write");
-    let ok = dsl_compile().arg("--validate").arg(&good).output().expect("runs");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    let result = dsl_compile().arg("--validate").arg(&good).arg(&bad).output().expect("runs");
+    let ok = dsl_compile()
+        .arg("--validate")
+        .arg(&good)
+        .output()
+        .expect("runs");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let result = dsl_compile()
+        .arg("--validate")
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .expect("runs");
     assert!(!result.status.success());
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("bad.yaml"), "{stderr}");

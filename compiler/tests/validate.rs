@@ -103,7 +103,7 @@ fn argo_examples_are_accepted() {
 #[test]
 fn upstream_example_with_misplaced_generate_name_is_rejected() {
     let f = data_dir("argo").join("broken-k8s-jobs-misindented-name.yaml");
-    let err = validate_file(&f).err().expect("rejected");
+    let err = validate_file(&f).expect_err("rejected");
     assert_issue(&err.issues, "metadata", "neither `name` nor `generateName`");
     assert_eq!(
         err.source_name.as_deref(),
@@ -247,7 +247,7 @@ fn limits_are_configurable() {
         max_dag_tasks: 4,
         max_input_parameters: 0,
     };
-    let err = validate_workflow_with(&w, &limits).err().expect("rejected");
+    let err = validate_workflow_with(&w, &limits).expect_err("rejected");
     assert_issue(
         &err.issues,
         "spec.templates",
@@ -329,26 +329,6 @@ fn large_nested_workflow_is_accepted() {
     assert_valid(&w);
 }
 
-/// Manual timing: `cargo test --release -p kfp --test validate -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing, run manually in release mode"]
-fn timing_large_workflow() {
-    let w = large_workflow();
-    assert_valid(&w); // warm-up: builds the schema validator once
-    let mut times: Vec<std::time::Duration> = (0..20)
-        .map(|_| {
-            let start = std::time::Instant::now();
-            assert!(validate_workflow(&w).is_ok());
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    println!(
-        "10,000-task workflow: min {:?}, median {:?} per validation (20 runs)",
-        times[0], times[10]
-    );
-}
-
 #[test]
 fn every_issue_is_reported_and_displayed_per_line() {
     let text = r#"
@@ -365,9 +345,7 @@ spec:
       comand: [echo]
       args: ["{{inputs.parameters.x}}", "{{item}}"]
 "#;
-    let err = validate_workflow_yaml(text, Some("many.yaml"))
-        .err()
-        .expect("rejected");
+    let err = validate_workflow_yaml(text, Some("many.yaml")).expect_err("rejected");
     assert_eq!(err.issues.len(), 4, "{err}");
     let shown = err.to_string();
     assert_eq!(shown.lines().count(), 4, "{shown}");

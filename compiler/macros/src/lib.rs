@@ -12,9 +12,9 @@ mod options;
 mod pipeline;
 mod util;
 
-/// Turn a function into a component.
+/// Turn a function into a component (compiled and tested in `samples/src/hello_macros.rs`).
 ///
-/// ```ignore
+/// ```text
 /// #[component(image = "python:3.12", description = "Train a model")]
 /// fn train(
 ///     data: InputPath,                          // an input file
@@ -54,9 +54,9 @@ pub fn component(args: TokenStream, item: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Turn a function into a pipeline.
+/// Turn a function into a pipeline (compiled and tested in `samples/src/hello_macros.rs`).
 ///
-/// ```ignore
+/// ```text
 /// #[pipeline(name = "hello", description = "Say hello")]
 /// fn hello(p: &mut Pipeline, who: Param<String>, #[kfp(default = 3)] times: Param<i64>) {
 ///     p.task(echo(&who));

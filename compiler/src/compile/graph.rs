@@ -381,10 +381,10 @@ impl GraphCompiler<'_> {
     /// Tasks referenced (by data or `.after`) anywhere inside `node`.
     fn referenced_tasks(&self, node: Node, out: &mut Vec<usize>) {
         let push_value = |v: &Value, out: &mut Vec<usize>| {
-            if let ValueKind::Output { task, .. } = &v.kind {
-                if task.pipeline == self.p.id {
-                    out.push(task.index);
-                }
+            if let ValueKind::Output { task, .. } = &v.kind
+                && task.pipeline == self.p.id
+            {
+                out.push(task.index);
             }
         };
         match node {
@@ -436,12 +436,12 @@ impl GraphCompiler<'_> {
             refs.clear();
             self.referenced_tasks(m, &mut refs);
             for &t in &refs {
-                if let Some(rep) = self.rep_in(g, t) {
-                    if let Some(&j) = position.get(&rep) {
-                        if j != i && preds[i].insert(j) {
-                            succs[j].push(i);
-                        }
-                    }
+                if let Some(rep) = self.rep_in(g, t)
+                    && let Some(&j) = position.get(&rep)
+                    && j != i
+                    && preds[i].insert(j)
+                {
+                    succs[j].push(i);
                 }
             }
         }
@@ -818,10 +818,10 @@ impl GraphCompiler<'_> {
     }
 
     fn add_dep(&mut self, site: Option<Node>, on: Node) {
-        if let Some(site) = site {
-            if site != on {
-                self.deps.entry(site).or_default().insert(on);
-            }
+        if let Some(site) = site
+            && site != on
+        {
+            self.deps.entry(site).or_default().insert(on);
         }
     }
 
@@ -851,24 +851,29 @@ impl GraphCompiler<'_> {
         value: &Value,
     ) -> bool {
         let field = || Some(format!("input {input:?}"));
-        if let (ValueKind::Const(text), Some(expected)) = (&value.kind, expected) {
-            if let Err(e) = expected.check_constant(text) {
-                self.problem(Some(t), field(), e);
-                return false;
-            }
+        if let (ValueKind::Const(text), Some(expected)) = (&value.kind, expected)
+            && let Err(e) = expected.check_constant(text)
+        {
+            self.problem(Some(t), field(), e);
+            return false;
         }
         let mut given = value.type_spec.clone();
         let mut aggregated = false;
-        if let ValueKind::Output { task, .. } = &value.kind {
-            if task.pipeline == self.p.id && self.loops_left(task.index, g) {
-                if TypeSpec::passing(value.type_spec.as_ref()) == Passing::Artifact {
-                    self.problem(Some(t), field(), "a file produced inside a loop cannot be used \
-                         after the loop (only values are collected across iterations)");
-                    return false;
-                }
-                aggregated = true;
-                given = Some(TypeSpec::json_array());
+        if let ValueKind::Output { task, .. } = &value.kind
+            && task.pipeline == self.p.id
+            && self.loops_left(task.index, g)
+        {
+            if TypeSpec::passing(value.type_spec.as_ref()) == Passing::Artifact {
+                self.problem(
+                    Some(t),
+                    field(),
+                    "a file produced inside a loop cannot be used \
+                         after the loop (only values are collected across iterations)",
+                );
+                return false;
             }
+            aggregated = true;
+            given = Some(TypeSpec::json_array());
         }
         if !compatible(given.as_ref(), expected) {
             let given_text = given.map_or("untyped".to_owned(), |t| t.to_string());

@@ -405,11 +405,11 @@ fn metadata(
         meta.annotations
             .insert(DISPLAY_NAME_ANNOTATION.into(), name.to_owned());
     }
-    if matches!(component.spec.implementation, Implementation::Container(_)) {
-        if let Ok(spec) = serde_json::to_string(&component.spec) {
-            meta.annotations
-                .insert(COMPONENT_SPEC_ANNOTATION.into(), spec);
-        }
+    if matches!(component.spec.implementation, Implementation::Container(_))
+        && let Ok(spec) = serde_json::to_string(&component.spec)
+    {
+        meta.annotations
+            .insert(COMPONENT_SPEC_ANNOTATION.into(), spec);
     }
     meta
 }

@@ -208,7 +208,8 @@ pub fn to_yaml(workflow: &Workflow) -> Result<String, CompileError> {
     // folded at 80 columns: easier to read and to diff. Multi-line strings still use `|`.
     let mut options = serde_saphyr::SerializerOptions::default();
     options.folded_wrap_chars = usize::MAX / 2;
-    serde_saphyr::to_string_with_options(workflow, options).map_err(|e| CompileError::Yaml(e.to_string()))
+    serde_saphyr::to_string_with_options(workflow, options)
+        .map_err(|e| CompileError::Yaml(e.to_string()))
 }
 
 /// Compile, validate and render as YAML.

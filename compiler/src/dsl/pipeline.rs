@@ -184,16 +184,18 @@ impl Pipeline {
         }
         // Runs pass parameters by these exact names, so they are not rewritten.
         let valid = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             self.errors.push(format!(
                 "parameter name {name:?} is not valid: use letters, digits, `-` and `_` only"
             ));
         }
-        if let (Some(t), Some(d)) = (&type_spec, &default) {
-            if let Err(e) = t.check_constant(d) {
-                self.errors.push(format!("parameter {name:?}: default {e}"));
-            }
+        if let (Some(t), Some(d)) = (&type_spec, &default)
+            && let Err(e) = t.check_constant(d)
+        {
+            self.errors.push(format!("parameter {name:?}: default {e}"));
         }
         self.params.push(PipelineParam {
             name: name.clone(),

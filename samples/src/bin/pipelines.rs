@@ -7,6 +7,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     samples::all()
         .into_iter()
-        .fold(kfp::cli::Program::new(), |program, (name, build)| program.pipeline(name, build))
+        .fold(kfp::cli::Program::new(), |program, (name, build)| {
+            program.pipeline(name, build)
+        })
         .run()
 }
