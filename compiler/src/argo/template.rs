@@ -128,7 +128,7 @@ pub struct DagTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template_ref: Option<TemplateRef>,
+    pub template_ref: Option<Box<TemplateRef>>,
     #[serde(default, skip_serializing_if = "Arguments::is_empty")]
     pub arguments: Arguments,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,7 +142,7 @@ pub struct DagTask {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub with_param: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub with_sequence: Option<Sequence>,
+    pub with_sequence: Option<Box<Sequence>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hooks: BTreeMap<String, LifecycleHook>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -108,8 +108,9 @@ pub struct Parameter {
         deserialize_with = "lenient::opt_string"
     )]
     pub default: Option<String>,
+    /// Boxed: most parameters carry a plain value, and workflows hold tens of thousands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_from: Option<ValueFrom>,
+    pub value_from: Option<Box<ValueFrom>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty", rename = "enum")]
     pub enum_values: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,10 @@
 //! templates in between: exported as a DAG output on the way up, imported as a DAG input
 //! on the way down. The DAG edges come from those references plus explicit `.after(..)`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+// FxHash: the compiler hashes many small keys and needs no DoS resistance.
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -49,9 +52,9 @@ enum Kind {
 /// What a value is, for the per-group caches of imports and exports.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    Param(String),
+    Param(usize),
     Item(usize, Option<String>),
-    Output(usize, String),
+    Output(usize, usize),
 }
 
 #[derive(Debug)]
@@ -164,7 +167,7 @@ impl<'a> GraphCompiler<'a> {
             max_tasks: max_tasks.max(2),
             names: NameSet::default(),
             exit_mode: None,
-            leaf_cache: HashMap::new(),
+            leaf_cache: HashMap::default(),
         }
     }
 
@@ -217,8 +220,8 @@ impl<'a> GraphCompiler<'a> {
             in_artifacts: Vec::new(),
             out_params: Vec::new(),
             out_artifacts: Vec::new(),
-            imports: HashMap::new(),
-            exports: HashMap::new(),
+            imports: HashMap::default(),
+            exports: HashMap::default(),
             io_names: NameSet::default(),
             out_names: NameSet::default(),
             when: None,
@@ -303,7 +306,7 @@ impl<'a> GraphCompiler<'a> {
                 self.task_names[t] = name;
             }
         }
-        let mut counters: HashMap<&'static str, usize> = HashMap::new();
+        let mut counters: HashMap<&'static str, usize> = HashMap::default();
         let mut order = Vec::new();
         self.walk(0, &mut order);
         for node in order {
@@ -639,7 +642,8 @@ impl GraphCompiler<'_> {
         } else {
             Some(Node::Task(t))
         };
-        let spec = self.p.tasks[t].spec.clone();
+        let pipeline = self.p;
+        let spec = &pipeline.tasks[t].spec;
         for after in &spec.after {
             self.order_after(g, site, t, *after);
         }
@@ -924,7 +928,7 @@ impl GraphCompiler<'_> {
                 if g == 0 {
                     return Ok(format!("{{{{inputs.parameters.{name}}}}}"));
                 }
-                self.import_param(g, Key::Param(name.clone()), value)
+                self.import_param(g, Key::Param(self.param_index(name)), value)
             }
             ValueKind::Item {
                 pipeline,
@@ -969,7 +973,7 @@ impl GraphCompiler<'_> {
                     Some(Node::Group(c)) => {
                         let exported = self.export(
                             c,
-                            Key::Output(producer, name.clone()),
+                            Key::Output(producer, self.output_index(producer, name)),
                             value,
                             Passing::Parameter,
                         )?;
@@ -979,7 +983,11 @@ impl GraphCompiler<'_> {
                             self.groups[c].name
                         ))
                     }
-                    None => self.import_param(g, Key::Output(producer, name.clone()), value),
+                    None => self.import_param(
+                        g,
+                        Key::Output(producer, self.output_index(producer, name)),
+                        value,
+                    ),
                 }
             }
             ValueKind::Placeholder(name) => Err(format!(
@@ -1016,7 +1024,7 @@ impl GraphCompiler<'_> {
             Some(Node::Group(c)) => {
                 let exported = self.export(
                     c,
-                    Key::Output(producer, name.clone()),
+                    Key::Output(producer, self.output_index(producer, name)),
                     value,
                     Passing::Artifact,
                 )?;
@@ -1027,8 +1035,11 @@ impl GraphCompiler<'_> {
                 )))
             }
             None => {
-                let imported =
-                    self.import_artifact(g, Key::Output(producer, name.clone()), value)?;
+                let imported = self.import_artifact(
+                    g,
+                    Key::Output(producer, self.output_index(producer, name)),
+                    value,
+                )?;
                 Ok(ArtifactSource::From(format!(
                     "{{{{inputs.artifacts.{imported}}}}}"
                 )))
@@ -1151,10 +1162,18 @@ impl GraphCompiler<'_> {
 
     fn import_name(&self, key: &Key) -> String {
         match key {
-            Key::Param(name) => name.clone(),
+            Key::Param(i) => self
+                .p
+                .params
+                .get(*i)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
             Key::Item(g, None) => format!("{}-item", self.groups[*g].name),
             Key::Item(g, Some(f)) => format!("{}-item-{}", self.groups[*g].name, param_name(f)),
-            Key::Output(t, name) => format!("{}-{}", self.task_names[*t], param_name(name)),
+            Key::Output(t, i) => {
+                let output = self.output_names(*t).get(*i).copied().unwrap_or_default();
+                format!("{}-{}", self.task_names[*t], param_name(output))
+            }
         }
     }
 
@@ -1252,12 +1271,34 @@ fn compatible(given: Option<&TypeSpec>, expected: Option<&TypeSpec>) -> bool {
 }
 
 impl GraphCompiler<'_> {
-    /// The Argo name of output `name` of task `t`, made unique the way its template does.
-    fn output_argo_name(&self, t: usize, name: &str) -> String {
-        let outputs: Vec<&str> = match &self.p.tasks[t].spec.op {
+    /// Names of the outputs of task `t`'s component or pipeline, in declaration order.
+    fn output_names(&self, t: usize) -> Vec<&str> {
+        match &self.p.tasks[t].spec.op {
             Op::Component(c) => c.spec.outputs.iter().map(|o| o.name.as_str()).collect(),
             Op::Pipeline(p) => p.outputs.iter().map(|(n, _)| n.as_str()).collect(),
-        };
+        }
+    }
+
+    /// Cache keys use indices rather than names: no allocation per lookup.
+    fn output_index(&self, t: usize, name: &str) -> usize {
+        match &self.p.tasks[t].spec.op {
+            Op::Component(c) => c.spec.outputs.iter().position(|o| o.name == name),
+            Op::Pipeline(p) => p.outputs.iter().position(|(n, _)| n == name),
+        }
+        .unwrap_or(usize::MAX)
+    }
+
+    fn param_index(&self, name: &str) -> usize {
+        self.p
+            .params
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The Argo name of output `name` of task `t`, made unique the way its template does.
+    fn output_argo_name(&self, t: usize, name: &str) -> String {
+        let outputs = self.output_names(t);
         let argo = param_name(name);
         // Common case: no other output sanitises to the same name.
         if outputs.iter().filter(|o| param_name(o) == argo).count() == 1 {
@@ -1279,6 +1320,8 @@ impl GraphCompiler<'_> {
 impl GraphCompiler<'_> {
     fn emit(mut self) -> String {
         let mut templates = Vec::with_capacity(self.groups.len());
+        // Each task's arguments go to exactly one DAG: move them instead of copying.
+        let mut task_args = std::mem::take(&mut self.task_args);
         for g in 0..self.groups.len() {
             let group = &self.groups[g];
             let position: HashMap<Node, usize> = group
@@ -1304,7 +1347,7 @@ impl GraphCompiler<'_> {
                         Node::Task(t) => DagTask {
                             name: self.task_names[t].clone(),
                             template: Some(self.task_templates[t].clone()),
-                            arguments: self.task_args[t].clone(),
+                            arguments: std::mem::take(&mut task_args[t]),
                             depends,
                             ..DagTask::default()
                         },

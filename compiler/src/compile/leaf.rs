@@ -139,10 +139,10 @@ pub fn leaf_template(
             if let Some(path) = r.output_json_paths.get(&output.name) {
                 template.outputs.parameters.push(Parameter {
                     name: name.clone(),
-                    value_from: Some(ValueFrom {
+                    value_from: Some(Box::new(ValueFrom {
                         json_path: Some(path.clone()),
                         ..ValueFrom::default()
-                    }),
+                    })),
                     ..Parameter::default()
                 });
             } else {
@@ -164,10 +164,10 @@ pub fn leaf_template(
         match TypeSpec::passing(output.type_spec.as_ref()) {
             Passing::Parameter => template.outputs.parameters.push(Parameter {
                 name: name.clone(),
-                value_from: Some(ValueFrom {
+                value_from: Some(Box::new(ValueFrom {
                     path: Some(path.clone()),
                     ..ValueFrom::default()
-                }),
+                })),
                 ..Parameter::default()
             }),
             Passing::Artifact => template.outputs.artifacts.push(Artifact {
@@ -441,10 +441,10 @@ pub fn dag_outputs(params: &[(String, String)], artifacts: &[(String, String)]) 
             .iter()
             .map(|(name, from)| Parameter {
                 name: name.clone(),
-                value_from: Some(ValueFrom {
+                value_from: Some(Box::new(ValueFrom {
                     parameter: Some(from.clone()),
                     ..ValueFrom::default()
-                }),
+                })),
                 ..Parameter::default()
             })
             .collect(),

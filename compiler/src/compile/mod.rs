@@ -136,15 +136,52 @@ pub fn compile_with(
             ..WorkflowSpec::default()
         },
     };
+    let mut workflow = workflow;
     if options.validate {
-        let value =
-            serde_json::to_value(&workflow).map_err(|e| CompileError::Yaml(e.to_string()))?;
+        let value = to_json(&mut workflow).map_err(|e| CompileError::Yaml(e.to_string()))?;
         crate::validate::validate_workflow(&value).map_err(|source| CompileError::Invalid {
             pipeline: pipeline.name.clone(),
             source,
         })?;
     }
     Ok(workflow)
+}
+
+/// The workflow as JSON for the validator. Templates are converted on two threads (a
+/// large pipeline has tens of thousands of small objects); the result is identical to
+/// `serde_json::to_value`.
+fn to_json(workflow: &mut Workflow) -> Result<serde_json::Value, serde_json::Error> {
+    let templates = std::mem::take(&mut workflow.spec.templates);
+    let root = serde_json::to_value(&*workflow);
+    let (first, second) = templates.split_at(templates.len() / 2);
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| serde_json::to_value(first));
+        let b = serde_json::to_value(second);
+        (a.join(), b)
+    });
+    let a = match a {
+        Ok(result) => result,
+        Err(_) => serde_json::to_value(first),
+    };
+    let joined = (|| {
+        let mut root = root?;
+        let mut list = match a? {
+            serde_json::Value::Array(list) => list,
+            _ => Vec::new(),
+        };
+        if let serde_json::Value::Array(rest) = b? {
+            list.extend(rest);
+        }
+        if let Some(spec) = root
+            .get_mut("spec")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            spec.insert("templates".into(), serde_json::Value::Array(list));
+        }
+        Ok(root)
+    })();
+    workflow.spec.templates = templates;
+    joined
 }
 
 fn secs(s: u64) -> i64 {

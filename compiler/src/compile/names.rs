@@ -1,6 +1,6 @@
 //! Kubernetes-safe names, unique within their namespace.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// Longest base name we generate, leaving room for `-<n>` suffixes under Argo's 128.
 const MAX_BASE: usize = 100;

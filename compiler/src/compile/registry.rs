@@ -1,7 +1,7 @@
 //! The workflow-wide list of templates: unique names, and one template per distinct
 //! component use (identical leaf templates are shared by every task that needs them).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use super::error::Problem;
@@ -26,8 +26,8 @@ impl Registry {
         Self {
             templates: Vec::new(),
             names: NameSet::default(),
-            leaf_by_content: HashMap::new(),
-            sub_pipelines: HashMap::new(),
+            leaf_by_content: HashMap::default(),
+            sub_pipelines: HashMap::default(),
             problems: Vec::new(),
             on_exit: None,
             max_tasks,

@@ -118,13 +118,28 @@ pub fn validate_workflow(wf: &Value) -> Result<(), ValidationError> {
 
 /// Validates a workflow, reporting every issue of every check.
 pub fn validate_workflow_with(wf: &Value, limits: &Limits) -> Result<(), ValidationError> {
-    let mut issues = Issues::default();
-    schema::check(wf, &mut issues);
-    unknown_fields::check(wf, &mut issues);
-    let model = model::Model::new(wf, &mut issues);
-    semantic::check(&model, limits, &mut issues);
-    references::check(&model, &mut issues);
-    let mut issues = issues.into_vec();
+    // The structural checks (schema, field names) and Argo's rules only read the document,
+    // so they run side by side; issues are merged in a fixed order, so output is stable.
+    let (structural, rules) = std::thread::scope(|scope| {
+        let structural = scope.spawn(|| {
+            let mut issues = Issues::default();
+            schema::check(wf, &mut issues);
+            unknown_fields::check(wf, &mut issues);
+            issues.into_vec()
+        });
+        let mut issues = Issues::default();
+        let model = model::Model::new(wf, &mut issues);
+        semantic::check(&model, limits, &mut issues);
+        references::check(&model, &mut issues);
+        (structural.join(), issues.into_vec())
+    });
+    let mut issues = structural.unwrap_or_else(|_| {
+        vec![Issue {
+            path: String::new(),
+            message: "internal error: the structural checks stopped unexpectedly".into(),
+        }]
+    });
+    issues.extend(rules);
     dedup(&mut issues);
     if issues.is_empty() {
         Ok(())

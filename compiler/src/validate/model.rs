@@ -6,6 +6,7 @@ use super::Issues;
 use super::dag::Dag;
 use super::path::Loc;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// `obj[key]`. Workflow objects are small, and for them a linear scan is much cheaper
@@ -53,8 +54,21 @@ pub(crate) fn find_named<'a>(items: &'a [Value], name: &str) -> Option<&'a Map<S
     items
         .iter()
         .filter_map(Value::as_object)
-        .find(|o| str_field(o, "name") == Some(name))
+        .find(|o| name_of(o) == Some(name))
 }
+
+/// `o.name`. Writers put `name` first (ours, KFP's, Hera's, hand-written YAML), and the
+/// map keeps document order, so looking at the first entry avoids hashing the key for
+/// each element of long lists (a DAG part of a large pipeline declares hundreds of inputs).
+fn name_of(o: &Map<String, Value>) -> Option<&str> {
+    match o.iter().next() {
+        Some((key, value)) if key == "name" => value.as_str(),
+        _ => str_field(o, "name"),
+    }
+}
+
+/// A list of the document, by address and length (see [`Model::find_named`]).
+type ListKey = (usize, usize);
 
 /// The body kinds of a template (ARGO-SEMANTICS.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +214,9 @@ pub(crate) struct Model<'a> {
     pub dags: Vec<Option<Dag<'a>>>,
     /// Templates reachable from an exit handler or hook, where `workflow.failures` exists.
     pub exit_scope: Vec<bool>,
+    /// Name -> position indexes of long named lists, built on first lookup (see
+    /// [`Model::find_named`]).
+    names: RefCell<HashMap<ListKey, HashMap<Box<str>, usize>>>,
 }
 
 impl<'a> Model<'a> {
@@ -241,9 +258,41 @@ impl<'a> Model<'a> {
             by_name,
             dags,
             exit_scope: Vec::new(),
+            names: RefCell::default(),
         };
         m.exit_scope = m.exit_reachable();
         m
+    }
+
+    /// [`find_named`] for lists of this document: long lists (a DAG part of a large
+    /// pipeline declares hundreds of inputs) get a name index on first use, so each lookup
+    /// is a hash probe instead of a scan. The index is keyed by the list's address, which is
+    /// stable and unique while the document is borrowed by this model; only pass lists
+    /// borrowed from the validated document.
+    pub(crate) fn find_named<'v>(
+        &self,
+        items: &'v [Value],
+        name: &str,
+    ) -> Option<&'v Map<String, Value>> {
+        const SCAN_BELOW: usize = 24;
+        if items.len() < SCAN_BELOW {
+            return find_named(items, name);
+        }
+        let key = (items.as_ptr() as usize, items.len());
+        let mut names = self.names.borrow_mut();
+        let index = names.entry(key).or_insert_with(|| {
+            let mut index = HashMap::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                if let Some(n) = item.as_object().and_then(name_of) {
+                    index.entry(n.into()).or_insert(i);
+                }
+            }
+            index
+        });
+        index
+            .get(name)
+            .and_then(|&i| items.get(i))
+            .and_then(Value::as_object)
     }
 
     /// The template named `name`.

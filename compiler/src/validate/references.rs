@@ -466,7 +466,7 @@ fn resolve_inputs(rest: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
         return if decl
             .iter()
             .flatten()
-            .any(|t| find_named(t.input_params(), name).is_some())
+            .any(|t| ctx.m.find_named(t.input_params(), name).is_some())
         {
             Ok(())
         } else {
@@ -480,7 +480,7 @@ fn resolve_inputs(rest: &str, ctx: Ctx<'_, '_>) -> Result<(), String> {
         let declared = decl
             .iter()
             .flatten()
-            .find(|t| find_named(t.input_artifacts(), name).is_some());
+            .find(|t| ctx.m.find_named(t.input_artifacts(), name).is_some());
         return match (declared, suffix) {
             (None, _) => Err(format!("template `{label}` has no input artifact `{name}`")),
             (Some(_), "") => Ok(()),
@@ -659,8 +659,8 @@ fn check_node_suffix(
     };
     let Some(t) = t else { return Ok(()) }; // templateRef: cannot be known
     let found = match section {
-        "parameters" => find_named(t.output_params(), out).is_some(),
-        "artifacts" => find_named(t.output_artifacts(), out).is_some(),
+        "parameters" => m.find_named(t.output_params(), out).is_some(),
+        "artifacts" => m.find_named(t.output_artifacts(), out).is_some(),
         _ => return Err(format!("unknown {what} variable `{suffix}`")),
     };
     if found {

@@ -5,9 +5,7 @@
 
 use super::Issues;
 use super::Limits;
-use super::model::{
-    Kind, Model, Tmpl, bodies, field, find_named, is_set, list, obj_field, str_field,
-};
+use super::model::{Kind, Model, Tmpl, bodies, field, is_set, list, obj_field, str_field};
 use super::path::Loc;
 use super::schema;
 use serde_json::{Map, Value};
@@ -289,7 +287,7 @@ fn workflow_spec(m: &Model<'_>, spec: &Map<String, Value>, sl: &Loc<'_>, issues:
                 &sl.key("entrypoint"),
                 format!("`{name}` is not a template of spec.templates"),
             ),
-            Some(t) => required_inputs(t, &spec_args, &al, "the entrypoint", issues),
+            Some(t) => required_inputs(m, t, &spec_args, &al, "the entrypoint", issues),
         },
         Some(_) => {}
     }
@@ -301,7 +299,7 @@ fn workflow_spec(m: &Model<'_>, spec: &Map<String, Value>, sl: &Loc<'_>, issues:
                 &sl.key("onExit"),
                 format!("`{name}` is not a template of spec.templates"),
             ),
-            Some(t) => required_inputs(t, &spec_args, &al, "the exit handler", issues),
+            Some(t) => required_inputs(m, t, &spec_args, &al, "the exit handler", issues),
         }
     }
     if let Some(hooks) = obj_field(spec, "hooks") {
@@ -376,7 +374,7 @@ fn invocation_target(
                 &l.key("template"),
                 format!("template `{name}` is not defined in spec.templates"),
             ),
-            Some(t) => required_inputs(t, provided, &l.key("arguments"), this, issues),
+            Some(t) => required_inputs(m, t, provided, &l.key("arguments"), this, issues),
         }
     }
     if has_ref {
@@ -392,7 +390,7 @@ fn invocation_target(
     }
     if let Some(inline) = inline {
         let t = Tmpl::new(inline);
-        required_inputs(t, provided, &l.key("arguments"), this, issues);
+        required_inputs(m, t, provided, &l.key("arguments"), this, issues);
         let n = bodies(inline).len();
         if n != 1 {
             issues.push(&l.key("inline"), body_count_message(n));
@@ -403,6 +401,7 @@ fn invocation_target(
 /// Reports inputs of `callee` that have no default and that none of `provided`
 /// (argument objects) supplies.
 fn required_inputs(
+    m: &Model<'_>,
     callee: Tmpl<'_>,
     provided: &[&Map<String, Value>],
     l: &Loc<'_>,
@@ -412,7 +411,7 @@ fn required_inputs(
     let supplied = |kind: &str, name: &str| {
         provided
             .iter()
-            .any(|a| find_named(list(a, kind), name).is_some())
+            .any(|a| m.find_named(list(a, kind), name).is_some())
     };
     for p in callee.input_params().iter().filter_map(Value::as_object) {
         let Some(name) = str_field(p, "name") else {
