@@ -52,6 +52,25 @@ fn compiles_a_pipeline_crate() {
 }
 
 #[test]
+fn compiles_a_kfp_main_binary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("hello.yaml");
+    let result = dsl_compile()
+        .current_dir(workspace())
+        .args(["--package", "samples", "--bin", "hello", "--output"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let yaml = std::fs::read_to_string(&out).expect("written");
+    assert!(yaml.contains("generateName: hello-macros-"), "{yaml}");
+}
+
+#[test]
 fn a_missing_package_or_pipeline_fails_clearly_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("x.yaml");

@@ -44,7 +44,7 @@ fn all_kinds(p: &mut Pipeline, data: Param<Artifact>, #[kfp(default = 2)] rounds
 }
 
 fn main() {
-    // `kfp::main!` is exercised by `examples/macro_hello.rs`; here the pipeline must compile.
+    // `kfp::main!` is exercised by `samples/src/bin/hello.rs`; here the pipeline must compile.
     let yaml = kfp::compile_to_yaml(&all_kinds()).expect("the pipeline compiles");
     assert!(yaml.contains("- --note"), "{yaml}");
     assert!(
