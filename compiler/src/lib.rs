@@ -16,9 +16,10 @@ pub mod validate;
 pub use compile::{
     CompileError, CompileOptions, compile, compile_to_file, compile_to_yaml, compile_with,
 };
-/// Sugar over the builder: `#[component]` and `#[pipeline]` functions, and `main!` for a
-/// pipeline binary's command line (see [`cli`]).
-pub use kfp_macros::{component, main, pipeline};
+/// Sugar over the builder: `#[component]` and `#[pipeline]` functions, `main!` for a
+/// pipeline binary's command line (see [`cli`]), and `#[derive(KfpOutputs)]` for the
+/// outputs of a Rust-function component.
+pub use kfp_macros::{KfpOutputs, component, main, pipeline};
 
 /// Everything a pipeline author needs in scope.
 pub mod prelude {
@@ -35,5 +36,6 @@ pub mod prelude {
         TaskSpec, Value, WorkflowVar,
     };
     pub use crate::dsl::{Container, IntoParam, Output, TypedTaskSpec};
-    pub use kfp_macros::{component, pipeline};
+    pub use crate::dsl::{FunctionComponent, Json, KfpOutputs};
+    pub use kfp_macros::{KfpOutputs, component, pipeline};
 }

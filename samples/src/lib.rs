@@ -25,6 +25,7 @@ pub mod hello_macros;
 pub mod hello_world;
 pub mod loops;
 pub mod resource;
+pub mod rust_functions;
 pub mod settings;
 pub mod sub_pipeline;
 
@@ -46,5 +47,6 @@ pub fn all() -> Vec<(&'static str, BuildFn)> {
         ("settings", settings::pipeline),
         ("better_than_kfp", better_than_kfp::pipeline),
         ("hello_macros", hello_macros::pipeline),
+        ("rust_functions", rust_functions::pipeline),
     ]
 }

@@ -44,6 +44,7 @@ snapshot_tests!(
     settings,
     better_than_kfp,
     hello_macros,
+    rust_functions,
 );
 
 #[test]
@@ -388,4 +389,24 @@ fn settings_reach_the_pod_and_the_workflow() {
         train["metadata"]["labels"]["pipelines.kubeflow.org/enable_caching"],
         "false"
     );
+}
+
+#[test]
+fn rust_functions_run_in_the_pipeline_binary_in_the_pipelines_image() {
+    let (_, wf) = compile("rust_functions", samples::rust_functions::pipeline);
+    for name in ["profile", "split", "summarize"] {
+        let container = &template(&wf, name)["container"];
+        assert_eq!(container["image"], samples::rust_functions::IMAGE, "{name}");
+        assert_eq!(
+            container["command"],
+            serde_json::json!([samples::rust_functions::BINARY, "component", name]),
+            "{name}"
+        );
+    }
+    // The container steps keep their own images.
+    assert_eq!(
+        template(&wf, "make-table")["container"]["image"],
+        "python:3.12-alpine"
+    );
+    assert_eq!(template(&wf, "report")["container"]["image"], "alpine:3.20");
 }

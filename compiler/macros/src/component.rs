@@ -1,8 +1,9 @@
 //! `#[component]`: a function whose parameters are a component's inputs and outputs and
-//! whose body returns the container to run.
+//! whose body returns the container to run; or, when it does not return `Container`, a
+//! Rust function run by the pipeline binary (see [`crate::function`]).
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{
     Attribute, Expr, FnArg, GenericArgument, Ident, ItemFn, LitStr, Pat, PathArguments, ReturnType,
@@ -10,12 +11,17 @@ use syn::{
 };
 
 use crate::options::{Options, Shape};
-use crate::util::{Errors, doc_text, ident_text, lit, passthrough_attrs, type_text, upper_camel};
+use crate::task::{
+    OutputsShape, TaskInput, TaskItems, TaskOutput, check_setter_name, outputs_ident,
+};
+use crate::util::{Errors, doc_text, ident_text, lit, passthrough_attrs, type_text};
 
-const ARGS: &[(&str, Shape)] = &[
+/// The keys of `#[component(..)]`, for both kinds (`binary` is refused on containers).
+pub const ARGS: &[(&str, Shape)] = &[
     ("image", Shape::Expr),
     ("name", Shape::Str),
     ("description", Shape::Str),
+    ("binary", Shape::Expr),
 ];
 const PARAM_OPTIONS: &[(&str, Shape)] = &[
     ("name", Shape::Str),
@@ -23,39 +29,6 @@ const PARAM_OPTIONS: &[(&str, Shape)] = &[
     ("default", Shape::Expr),
     ("optional", Shape::Flag),
     ("type", Shape::Str),
-];
-
-/// Methods of the generated `<Name>Task` (its own and `Configure`'s): an optional input
-/// with one of these names would shadow it.
-const TASK_METHODS: &[&str] = &[
-    "after",
-    "name",
-    "display_name",
-    "map",
-    "into_typed",
-    "into_task",
-    "config_mut",
-    "env",
-    "env_from_secret",
-    "env_from_config_map",
-    "cpu_request",
-    "cpu_limit",
-    "memory_request",
-    "memory_limit",
-    "gpu_limit",
-    "gpu_limit_of",
-    "node_selector",
-    "toleration",
-    "affinity",
-    "volume",
-    "image_pull_policy",
-    "retries",
-    "retry",
-    "timeout",
-    "caching",
-    "pod_label",
-    "pod_annotation",
-    "sidecar",
 ];
 
 /// What a parameter of the function is to the component.
@@ -103,7 +76,28 @@ impl Port {
 }
 
 pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let mut func: ItemFn = syn::parse2(item)?;
+    let func: ItemFn = syn::parse2(item)?;
+    if returns_container(&func.sig.output) {
+        expand_container(args, func)
+    } else {
+        crate::function::expand(args, func)
+    }
+}
+
+/// `-> Container` (or `-> kfp::dsl::Container`): the fn describes a container to run.
+fn returns_container(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let mut ty: &Type = ty;
+    while let Type::Group(g) = ty {
+        ty = &g.elem;
+    }
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Container" && s.arguments.is_none()))
+}
+
+fn expand_container(args: TokenStream, mut func: ItemFn) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let opts = Options::from_args(args, ARGS, "#[component(...)]", &mut errors);
     let image = opts.expr("image").cloned();
@@ -115,14 +109,14 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
              `#[component(image = \"python:3.12\")]`",
         ));
     }
-    check_signature(&func, "#[component]", &mut errors);
-    if let ReturnType::Default = func.sig.output {
+    if let Some(written) = opts.written("binary") {
         errors.at(
-            &func.sig.ident,
-            "a #[component] fn returns the program to run: add `-> Container` and return \
-             `Container::new([...])`",
+            written,
+            "`binary` is for Rust-function components: a fn returning `Container` names its \
+             program in `Container::new([...])`",
         );
     }
+    check_signature(&func, "#[component]", &mut errors);
     let attrs = passthrough_attrs(&func.attrs, &mut errors, "#[component]");
     let ports = ports(&mut func, &mut errors);
     errors.finish()?;
@@ -226,7 +220,7 @@ fn ports(func: &mut ItemFn, errors: &mut Errors) -> Vec<Port> {
     ports
 }
 
-fn reject_other_attrs(attrs: &[Attribute], errors: &mut Errors) {
+pub fn reject_other_attrs(attrs: &[Attribute], errors: &mut Errors) {
     for attr in attrs {
         if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
             errors.at(
@@ -309,17 +303,7 @@ fn port(
     }
     let optional = opts.has("optional");
     let default = opts.expr("default").cloned();
-    if (optional || default.is_some()) && TASK_METHODS.contains(&ident_text(&ident).as_str()) {
-        let method = ident_text(&ident);
-        errors.at(
-            &ident,
-            format!(
-                "an optional input is set with a method of the same name, and `{method}` is \
-                 already a method of the task (e.g. `Configure::{method}`): rename the \
-                 parameter (e.g. `{method}_value`) and keep the input's name with \
-                 `#[kfp(name = \"{name}\")]`"
-            ),
-        );
+    if (optional || default.is_some()) && !check_setter_name(&ident, &name, errors) {
         ok = false;
     }
     ok.then(|| Port {
@@ -397,11 +381,7 @@ fn generate(
     let vis: &Visibility = &func.vis;
     let fn_ident = &func.sig.ident;
     let base = ident_text(fn_ident);
-    let camel = upper_camel(&base);
     let span = fn_ident.span();
-    let outputs_ty = format_ident!("{}Outputs", camel, span = span);
-    let task_ty = format_ident!("{}Task", camel, span = span);
-    let component_fn = format_ident!("{}_component", base, span = span);
     let name = opts
         .str("name")
         .map_or_else(|| lit(&base.replace('_', "-"), span), |l| quote!(#l));
@@ -410,11 +390,6 @@ fn generate(
         .map(|l| l.value())
         .or_else(|| doc_text(&func.attrs))
         .map(|d| quote!(.description(#d)));
-    let docs: Vec<&Attribute> = func
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .collect();
 
     // The user's body, as an inner function taking the placeholders.
     let body_ident = Ident::new("body", Span::mixed_site());
@@ -437,16 +412,6 @@ fn generate(
             .type_name
             .as_ref()
             .map_or_else(|| quote!(::kfp::dsl::ARTIFACT_TYPE), |t| quote!(#t));
-        let mut spec = match &p.kind {
-            Kind::Value(t) => quote!(.input(::kfp::component::InputSpec::of::<#t>(#n))),
-            Kind::InputFile => {
-                quote!(.input(::kfp::component::InputSpec::artifact(#n, #file_type)))
-            }
-            Kind::OutputFile => {
-                quote!(.output(::kfp::component::OutputSpec::artifact(#n, #file_type)))
-            }
-            Kind::OutputValue(t) => quote!(.output(::kfp::component::OutputSpec::of::<#t>(#n))),
-        };
         // Trailing calls go on the spec inside the `.input(..)`/`.output(..)` call.
         let mut inner = TokenStream::new();
         if let (Some(d), Kind::Value(t)) = (&p.default, &p.kind) {
@@ -458,102 +423,64 @@ fn generate(
         if let Some(d) = &p.description {
             inner.extend(quote!(.description(#d)));
         }
-        if !inner.is_empty() {
-            spec = match &p.kind {
-                Kind::Value(t) => quote!(.input(::kfp::component::InputSpec::of::<#t>(#n) #inner)),
-                Kind::InputFile => {
-                    quote!(.input(::kfp::component::InputSpec::artifact(#n, #file_type) #inner))
-                }
-                Kind::OutputFile => {
-                    quote!(.output(::kfp::component::OutputSpec::artifact(#n, #file_type) #inner))
-                }
-                Kind::OutputValue(t) => {
-                    quote!(.output(::kfp::component::OutputSpec::of::<#t>(#n) #inner))
-                }
-            };
-        }
-        spec
-    });
-
-    // The task function: required inputs positional, the rest set on the task.
-    let required: Vec<&Port> = ports.iter().filter(|p| p.is_required_input()).collect();
-    let params = required.iter().map(|p| {
-        let (ident, ty) = (&p.ident, p.value_type());
-        quote_spanned!(p.ty_span=> #ident: impl ::kfp::dsl::IntoParam<#ty>)
-    });
-    let spec_var = Ident::new("spec", Span::mixed_site());
-    let shared = Ident::new("component", Span::mixed_site());
-    let args = required.iter().map(|p| {
-        let (ident, ty, n) = (&p.ident, p.value_type(), &p.name);
-        quote_spanned!(ident.span()=> .arg(#n, ::kfp::dsl::IntoParam::<#ty>::into_param(#ident)))
-    });
-    let setters = ports
-        .iter()
-        .filter(|p| p.kind.is_input() && !p.is_required_input())
-        .map(|p| {
-            let (ident, ty, n) = (&p.ident, p.value_type(), &p.name);
-            let doc = match &p.default {
-                Some(d) => format!("Sets the input `{n}` (default: `{}`).", type_text(d)),
-                None => format!(
-                    "Sets the optional input `{n}` (left out of the command line if never set)."
-                ),
-            };
-            let value = Ident::new("value", Span::mixed_site());
-            let bound = quote_spanned!(p.ty_span=> impl ::kfp::dsl::IntoParam<#ty>);
-            quote! {
-                #[doc = #doc]
-                pub fn #ident(self, #value: #bound) -> Self {
-                    self.map(|s| s.arg(#n, ::kfp::dsl::IntoParam::<#ty>::into_param(#value)))
-                }
+        match &p.kind {
+            Kind::Value(t) => quote!(.input(::kfp::component::InputSpec::of::<#t>(#n) #inner)),
+            Kind::InputFile => {
+                quote!(.input(::kfp::component::InputSpec::artifact(#n, #file_type) #inner))
             }
-        });
-    let outputs = Ident::new("outputs", Span::mixed_site());
-    let fields = ports.iter().filter(|p| !p.kind.is_input()).map(|p| {
-        let (ident, ty) = (&p.ident, p.value_type());
-        let doc = match &p.description {
-            Some(d) => d.value(),
-            None => format!("The output `{}`.", p.name),
-        };
-        quote!(#[doc = #doc] pub #ident: ::kfp::dsl::Param<#ty>)
-    });
-    let field_values = ports.iter().filter(|p| !p.kind.is_input()).map(|p| {
-        let (ident, ty, n) = (&p.ident, p.value_type(), &p.name);
-        quote!(#ident: #outputs.param::<#ty>(#n))
+            Kind::OutputFile => {
+                quote!(.output(::kfp::component::OutputSpec::artifact(#n, #file_type) #inner))
+            }
+            Kind::OutputValue(t) => {
+                quote!(.output(::kfp::component::OutputSpec::of::<#t>(#n) #inner))
+            }
+        }
     });
 
-    let task_doc = format!(
-        "A `{base}` task of [`{component_fn}`]: required inputs are the arguments, optional \
-         ones are set on the returned [`{task_ty}`], outputs are in [`{outputs_ty}`]."
-    );
+    let outputs = outputs_ident();
+    let items = TaskItems {
+        func,
+        attrs,
+        inputs: ports
+            .iter()
+            .filter(|p| p.kind.is_input())
+            .map(|p| TaskInput {
+                ident: p.ident.clone(),
+                ty_span: p.ty_span,
+                name: p.name.clone(),
+                value_ty: p.value_type(),
+                required: p.is_required_input(),
+                default_text: p.default.as_ref().map(type_text),
+            })
+            .collect(),
+        outputs: OutputsShape::Struct(
+            ports
+                .iter()
+                .filter(|p| !p.kind.is_input())
+                .map(|p| {
+                    let (ty, n) = (p.value_type(), &p.name);
+                    TaskOutput {
+                        ident: p.ident.clone(),
+                        ty: quote!(::kfp::dsl::Param<#ty>),
+                        doc: p
+                            .description
+                            .as_ref()
+                            .map_or_else(|| format!("The output `{n}`."), LitStr::value),
+                        make: quote!(#outputs.param::<#ty>(#n)),
+                    }
+                })
+                .collect(),
+        ),
+        kind_doc: String::new(),
+    };
+    let component_fn = items.component_fn();
     let component_doc = format!(
         "The `{base}` component (inputs, outputs and command line), as [`{fn_ident}`] uses it; \
          for the builder API, or to export as `component.yaml`."
     );
-    let outputs_doc = format!("The outputs of a `{base}` task: values to pass to other tasks.");
-    let wrapper_doc = format!(
-        "A `{base}` task before it is added to a pipeline: set optional inputs and settings, \
-         then `p.task(..)`."
-    );
-    let must_use = "a task does nothing until it is added to a pipeline with `p.task(..)`";
-
+    let task_items = items.generate();
     quote! {
-        #(#docs)*
-        #[doc = ""]
-        #[doc = #task_doc]
-        #(#attrs)*
-        #[allow(clippy::too_many_arguments)]
-        #vis fn #fn_ident(#(#params),*) -> #task_ty {
-            // Built once: every task of this component shares it.
-            static __KFP_COMPONENT: ::std::sync::OnceLock<::std::sync::Arc<::kfp::component::Component>> =
-                ::std::sync::OnceLock::new();
-            let #shared = __KFP_COMPONENT.get_or_init(|| ::std::sync::Arc::new(#component_fn()));
-            let #spec_var = ::kfp::dsl::TaskSpec::from(::std::sync::Arc::clone(#shared)) #(#args)*;
-            #task_ty {
-                task: ::kfp::dsl::TypedTaskSpec::new(#spec_var, |#outputs| #outputs_ty {
-                    #(#field_values,)*
-                }),
-            }
-        }
+        #task_items
 
         #[doc = #component_doc]
         #(#attrs)*
@@ -566,71 +493,6 @@ fn generate(
                 #description
                 #(#specs)*
                 .with_container(#container)
-        }
-
-        #[doc = #outputs_doc]
-        #(#attrs)*
-        #[allow(dead_code)]
-        #[derive(Debug, Clone)]
-        #vis struct #outputs_ty {
-            #(#fields,)*
-        }
-
-        #[doc = #wrapper_doc]
-        #(#attrs)*
-        #[must_use = #must_use]
-        #[derive(Debug)]
-        #vis struct #task_ty {
-            task: ::kfp::dsl::TypedTaskSpec<#outputs_ty>,
-        }
-
-        #(#attrs)*
-        #[allow(dead_code)]
-        impl #task_ty {
-            #(#setters)*
-
-            /// Run only after `task` has finished (beyond the order data passing implies).
-            pub fn after<P>(self, task: &::kfp::dsl::Task<P>) -> Self {
-                Self { task: self.task.after(task) }
-            }
-            /// The task's name in the workflow.
-            pub fn name(self, name: impl ::std::convert::Into<::std::string::String>) -> Self {
-                Self { task: self.task.name(name) }
-            }
-            /// A human-friendly name for UIs.
-            pub fn display_name(self, name: impl ::std::convert::Into<::std::string::String>) -> Self {
-                Self { task: self.task.display_name(name) }
-            }
-            /// Adjust the untyped spec (any builder call of `TaskSpec`).
-            pub fn map(self, f: impl ::std::ops::FnOnce(::kfp::dsl::TaskSpec) -> ::kfp::dsl::TaskSpec) -> Self {
-                Self { task: self.task.map(f) }
-            }
-            /// The typed builder form of this task.
-            pub fn into_typed(self) -> ::kfp::dsl::TypedTaskSpec<#outputs_ty> {
-                self.task
-            }
-        }
-
-        #(#attrs)*
-        impl ::kfp::dsl::IntoTask for #task_ty {
-            type Outputs = #outputs_ty;
-            fn into_task(self) -> (::kfp::dsl::TaskSpec, fn(&::kfp::dsl::OutputSource) -> #outputs_ty) {
-                ::kfp::dsl::IntoTask::into_task(self.task)
-            }
-        }
-
-        #(#attrs)*
-        impl ::kfp::component::Configure for #task_ty {
-            fn config_mut(&mut self) -> &mut ::kfp::component::TaskConfig {
-                ::kfp::component::Configure::config_mut(&mut self.task)
-            }
-        }
-
-        #(#attrs)*
-        impl ::std::convert::From<#task_ty> for ::kfp::dsl::TypedTaskSpec<#outputs_ty> {
-            fn from(task: #task_ty) -> Self {
-                task.task
-            }
         }
     }
 }

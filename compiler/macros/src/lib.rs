@@ -7,12 +7,20 @@
 use proc_macro::TokenStream;
 
 mod component;
+mod function;
 mod main_macro;
 mod options;
+mod outputs_derive;
 mod pipeline;
+mod task;
+mod types;
 mod util;
 
-/// Turn a function into a component (compiled and tested in `samples/src/hello_macros.rs`).
+/// Turn a function into a component: a container to run, or a Rust function run by the
+/// pipeline binary. Which one is decided by the return type: `-> Container` describes a
+/// container; anything else is a Rust function.
+///
+/// # Container components (compiled and tested in `samples/src/hello_macros.rs`)
 ///
 /// ```text
 /// #[component(image = "python:3.12", description = "Train a model")]
@@ -47,6 +55,46 @@ mod util;
 ///   tasks, so a pipeline of 10,000 `train` tasks builds the component once.
 /// - `struct TrainOutputs { pub model: Param<Artifact>, pub accuracy: Param<f64> }`: the
 ///   typed outputs, `task.outputs` after `p.task(..)`.
+///
+/// # Rust-function components (compiled and tested in `samples/src/rust_functions.rs`)
+///
+/// ```text
+/// #[derive(Serialize, Deserialize)]
+/// struct Config { depth: u32 }
+///
+/// #[derive(KfpOutputs)]
+/// struct Trained { rows: i64, accuracy: f64 }
+///
+/// /// Train a model.
+/// #[component]                                  // or #[component(image = "gpu:1")]
+/// fn train(
+///     rows: i64,                                // a value input (String, numbers, bool)
+///     #[kfp(default = 0.1)] lr: f64,            // with a default
+///     note: Option<String>,                     // an input the task may leave out
+///     cfg: Config,                              // any serde type, passed as JSON
+///     #[kfp(type = "CSV")] data: InputPath,     // an input file (its path)
+///     model: OutputPath,                        // an output file the function writes
+/// ) -> Result<Trained, String> { ... }
+/// ```
+///
+/// Results: nothing; one value (`String`, a number, `bool`, `Vec<T>`, `BTreeMap`,
+/// `serde_json::Value`, or `Json<T>` for any serde type) as the output `output`; a tuple
+/// as `output_0`, `output_1`, ...; or a `#[derive(KfpOutputs)]` struct, one output per
+/// field. Any of these may be inside `Result<_, E>` with `E: Display`: `Err` fails the task
+/// with its text. Arguments of a type the macro does not know are serde types (JSON).
+///
+/// Arguments: `image` and `binary` (the image and the pipeline binary's path in it, for
+/// this component only; default: the pipeline's settings, else `<crate>:latest` and
+/// `/usr/local/bin/<crate>`), `name`, `description`. Parameter options: `name`,
+/// `description`, `default = EXPR` (plain values), `type = "CSV"` (files).
+///
+/// Besides `train(..) -> TrainTask`, `train_component()`, `TrainOutputs` (fields `output`,
+/// `output_N` or the file outputs; for a `KfpOutputs` struct, its `<Struct>Params`, with
+/// the file outputs beside it in `results`) and `TrainTask` as above, it generates
+/// `fn train_impl(..)` (the function itself, unchanged) and `fn train_function() ->
+/// FunctionComponent` (the builder form, with the runner `<binary> component train`
+/// calls). The compiled command is `[<binary>, component, train]` with the arguments
+/// `--rows {{inputs.parameters.rows}} ... --output-model <path>`.
 #[proc_macro_attribute]
 pub fn component(args: TokenStream, item: TokenStream) -> TokenStream {
     component::expand(args.into(), item.into())
@@ -76,10 +124,24 @@ pub fn pipeline(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// `kfp::main!(hello, training)`: a `main` serving these `#[pipeline]` functions on the
-/// command line (`list`, `compile -o FILE`); see `kfp::cli`.
+/// command line (`list`, `compile -o FILE`, and `component NAME ...` for the Rust-function
+/// components they use); see `kfp::cli`. Rust functions no pipeline uses may be added
+/// after a `;`: `kfp::main!(hello; cleanup)`.
 #[proc_macro]
 pub fn main(input: TokenStream) -> TokenStream {
     main_macro::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// `#[derive(KfpOutputs)]` on a struct with named fields: returned by a Rust-function
+/// `#[component]`, each field is an output of that name (`#[kfp(name = .., description =
+/// ..)]` per field). Generates `impl kfp::dsl::KfpOutputs` and `<Struct>Params`, the
+/// task's typed outputs (`Param<T>` per field). Field types are as for a function's
+/// results; unknown types are serde types written as JSON.
+#[proc_macro_derive(KfpOutputs, attributes(kfp))]
+pub fn derive_kfp_outputs(input: TokenStream) -> TokenStream {
+    outputs_derive::expand(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -1,5 +1,6 @@
-//! `dsl-compile`: build a pipeline crate and write its Argo workflow, or validate workflow
-//! files written by any tool. The counterpart of KFP's `dsl-compile`.
+//! `dsl-compile`: build a pipeline crate and write its Argo workflow, wrap one KFP
+//! `component.yaml` into a one-task pipeline, or validate workflow files written by any
+//! tool. The counterpart of KFP's `dsl-compile`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -10,13 +11,29 @@ use clap::Parser;
 #[command(
     name = "dsl-compile",
     version,
-    about = "Compile a Rust pipeline crate to an Argo Workflow, or validate workflow files",
-    after_help = "Examples:\n  dsl-compile --package my-pipelines --pipeline train --output train.yaml\n  dsl-compile --validate workflow.yaml other.yaml"
+    about = "Compile a Rust pipeline crate or a KFP component.yaml to an Argo Workflow, or validate workflow files",
+    after_help = "Examples:\n  dsl-compile --package my-pipelines --pipeline train --output train.yaml\n  dsl-compile --component train/component.yaml --output train.yaml\n  dsl-compile --validate workflow.yaml other.yaml"
 )]
 struct Args {
     /// The cargo package holding the pipeline binary (it ends in `kfp::main!(..)`).
-    #[arg(long, conflicts_with = "validate", requires = "output")]
+    #[arg(long, conflicts_with_all = ["validate", "component"], requires = "output")]
     package: Option<String>,
+    /// A KFP v1 component.yaml (file, or http(s) URL with the `http` feature) to wrap into
+    /// a one-task pipeline whose parameters are the component's inputs.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "validate",
+        requires = "output"
+    )]
+    component: Option<String>,
+    /// With --component: also make this optional input (one without a default) a
+    /// parameter the run must supply; otherwise it is left out, as KFP omits it.
+    #[arg(long, value_name = "INPUT", requires = "component")]
+    with_input: Vec<String>,
+    /// With --component: fix an input to a constant instead of making it a parameter.
+    #[arg(long, value_name = "INPUT=VALUE", requires = "component")]
+    set: Vec<String>,
     /// The binary of the package, when it has several.
     #[arg(long, requires = "package")]
     bin: Option<String>,
@@ -42,6 +59,15 @@ fn main() -> ExitCode {
     if !args.validate.is_empty() {
         return validate_files(&args.validate);
     }
+    if let (Some(component), Some(output)) = (&args.component, &args.output) {
+        return match compile_component(&args, component, output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("dsl-compile: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match (&args.package, &args.output) {
         (Some(package), Some(output)) => match compile_package(&args, package, output) {
             Ok(()) => ExitCode::SUCCESS,
@@ -52,7 +78,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "dsl-compile: nothing to do: give --package CRATE --output FILE, or --validate FILE..."
+                "dsl-compile: nothing to do: give --package CRATE --output FILE, --component FILE --output FILE, or --validate FILE..."
             );
             ExitCode::from(2)
         }
@@ -85,6 +111,54 @@ fn validate_files(files: &[PathBuf]) -> ExitCode {
         eprintln!("{failed} of {} file(s) invalid", files.len());
         ExitCode::FAILURE
     }
+}
+
+/// Load a component.yaml, wrap it into a one-task pipeline (see
+/// [`kfp::component::single_task_pipeline`] for how inputs become parameters) and write
+/// the validated workflow.
+fn compile_component(args: &Args, source: &str, output: &Path) -> Result<(), String> {
+    use kfp::component::{Component, WrapOptions, WrappedInput, single_task_pipeline};
+    let component = if source.starts_with("http://") || source.starts_with("https://") {
+        load_url(source)?
+    } else {
+        Component::from_file(source).map_err(|e| e.to_string())?
+    };
+    let mut set = Vec::new();
+    for pair in &args.set {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--set {pair:?}: expected INPUT=VALUE"))?;
+        set.push((name.to_owned(), value.to_owned()));
+    }
+    let options = WrapOptions {
+        with_inputs: args.with_input.clone(),
+        set,
+    };
+    let (pipeline, plan) = single_task_pipeline(&component, &options).map_err(|e| e.to_string())?;
+    kfp::compile_to_file(&pipeline, output).map_err(|e| e.to_string())?;
+    println!("wrote {}", output.display());
+    for (input, how) in plan {
+        match how {
+            WrappedInput::Param(name) => println!("  input {input:?}: parameter {name}"),
+            WrappedInput::Constant(value) => println!("  input {input:?}: fixed to {value:?}"),
+            WrappedInput::Omitted => println!(
+                "  input {input:?}: left out (optional; --with-input {input:?} makes it a parameter)"
+            ),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "http")]
+fn load_url(url: &str) -> Result<kfp::component::Component, String> {
+    kfp::component::Component::from_url(url).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "http"))]
+fn load_url(url: &str) -> Result<kfp::component::Component, String> {
+    Err(format!(
+        "{url}: loading a component from a URL needs dsl-compile built with the `http` feature"
+    ))
 }
 
 /// Build the package with cargo, find its binary from cargo's JSON messages, and let the

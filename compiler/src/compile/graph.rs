@@ -24,8 +24,8 @@ use crate::argo::{
 };
 use crate::component::{Passing, TypeSpec};
 use crate::dsl::{
-    ARTIFACT_TYPE, Cond, GroupId, GroupKind, LoopSource, Member, Op, Pipeline, TaskId, Value,
-    ValueKind, WorkflowVar,
+    ARTIFACT_TYPE, Cond, GroupId, GroupKind, LoopSource, Member, Op, Pipeline, PipelineParam,
+    TaskId, Value, ValueKind, WorkflowVar,
 };
 
 /// A member of a compiled group: a task, or a nested group invoked as one DAG task.
@@ -132,6 +132,7 @@ pub(crate) struct GraphCompiler<'a> {
 type LeafKey = (
     *const crate::component::Component,
     BTreeSet<String>,
+    BTreeMap<String, String>,
     Option<String>,
 );
 
@@ -679,9 +680,21 @@ impl GraphCompiler<'_> {
                     }
                 }
                 let cacheable = spec.config == crate::component::TaskConfig::default();
+                // Constants given to inputs that decide an `if` (`cond: {inputValue: x}`).
+                let deciding = component.spec.condition_inputs();
+                let decided: BTreeMap<String, String> = spec
+                    .args
+                    .iter()
+                    .filter(|(name, _)| deciding.contains(name.as_str()))
+                    .filter_map(|(name, value)| match &value.kind {
+                        ValueKind::Const(text) => Some((name.clone(), text.clone())),
+                        _ => None,
+                    })
+                    .collect();
                 let key: LeafKey = (
                     Arc::as_ptr(component),
                     supplied.clone(),
+                    decided.clone(),
                     spec.display_name.clone(),
                 );
                 let usage = match self.leaf_cache.get(&key).filter(|_| cacheable) {
@@ -694,6 +707,7 @@ impl GraphCompiler<'_> {
                             component,
                             &spec.config,
                             &supplied,
+                            &decided,
                             spec.display_name.as_deref(),
                         ) {
                             Ok(ok) => ok,
@@ -755,6 +769,15 @@ impl GraphCompiler<'_> {
                         continue;
                     };
                     if !self.check_type(t, g, name, param.type_spec.as_ref(), value) {
+                        continue;
+                    }
+                    // A file parameter (a graph component's input its tasks read with
+                    // `inputPath`) is an input artifact of the sub-pipeline's DAG template.
+                    if sub.file_params.contains(name) {
+                        match self.artifact_source(g, site, value) {
+                            Ok(src) => args.artifacts.push(src.into_artifact(name.clone())),
+                            Err(e) => self.problem(Some(t), field, e),
+                        }
                         continue;
                     }
                     match self.param_text(g, site, value) {
@@ -925,6 +948,13 @@ impl GraphCompiler<'_> {
                 if self.is_root {
                     return Ok(format!("{{{{workflow.parameters.{name}}}}}"));
                 }
+                if self.p.file_params.contains(name) {
+                    return Err(format!(
+                        "parameter {name:?} of pipeline {:?} is a file (another task reads it \
+                         with inputPath); a task cannot also read it as a value",
+                        self.p.name
+                    ));
+                }
                 if g == 0 {
                     return Ok(format!("{{{{inputs.parameters.{name}}}}}"));
                 }
@@ -1005,6 +1035,20 @@ impl GraphCompiler<'_> {
         site: Option<Node>,
         value: &Value,
     ) -> Res<ArtifactSource> {
+        if let ValueKind::Param { pipeline, name } = &value.kind
+            && *pipeline == self.p.id
+            && !self.is_root
+            && self.p.file_params.contains(name)
+        {
+            let name = if g == 0 {
+                name.clone()
+            } else {
+                self.import_artifact(g, Key::Param(self.param_index(name)), value)?
+            };
+            return Ok(ArtifactSource::From(format!(
+                "{{{{inputs.artifacts.{name}}}}}"
+            )));
+        }
         let ValueKind::Output { task, name } = &value.kind else {
             return self.param_text(g, site, value).map(ArtifactSource::Raw);
         };
@@ -1388,14 +1432,27 @@ impl GraphCompiler<'_> {
                 group.in_artifacts.iter().map(|(n, _)| n.clone()).collect();
             let mut inputs = dag_io(&in_params, &in_artifacts);
             if g == 0 && !self.is_root {
+                let is_file = |p: &&PipelineParam| self.p.file_params.contains(&p.name);
                 inputs.parameters = self
                     .p
                     .params
                     .iter()
+                    .filter(|p| !is_file(p))
                     .map(|p| Parameter {
                         name: p.name.clone(),
                         default: p.default.clone(),
                         ..Parameter::default()
+                    })
+                    .collect();
+                inputs.artifacts = self
+                    .p
+                    .params
+                    .iter()
+                    .filter(is_file)
+                    .map(|p| Artifact {
+                        name: p.name.clone(),
+                        raw: p.default.clone().map(|data| RawArtifact { data }),
+                        ..Artifact::default()
                     })
                     .collect();
             }

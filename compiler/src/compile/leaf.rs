@@ -48,12 +48,15 @@ pub fn input_file(argo_name: &str) -> String {
     format!("/tmp/inputs/{argo_name}/data")
 }
 
-/// Build the leaf template of `component` for a task that supplies `supplied` inputs.
+/// Build the leaf template of `component` for a task that supplies `supplied` inputs,
+/// `decided` holding the constants given to its
+/// [`condition_inputs`](crate::component::ComponentSpec::condition_inputs).
 /// Errors are messages naming the input/output at fault.
 pub fn leaf_template(
     component: &Component,
     overrides: &TaskConfig,
     supplied: &BTreeSet<String>,
+    decided: &BTreeMap<String, String>,
     display_name: Option<&str>,
 ) -> Result<(Template, InputUse), Vec<String>> {
     let spec = &component.spec;
@@ -76,6 +79,8 @@ pub fn leaf_template(
         Implementation::Container(c) => {
             let mut ctx = Resolver {
                 component,
+                supplied,
+                decided,
                 present: &present,
                 input_names: &input_names,
                 output_names: &output_names,
@@ -107,6 +112,11 @@ pub fn leaf_template(
             }
             template.resource = Some(resource(r));
         }
+        Implementation::Graph(_) => errors.push(format!(
+            "graph component {:?} reached the compiler as a container: add its tasks with \
+             `Pipeline::task`, which runs a graph component as a sub-pipeline",
+            spec.name
+        )),
     }
 
     // Inputs: values as parameters, files as artifacts, with the component's defaults.
@@ -189,6 +199,8 @@ pub fn leaf_template(
 
 struct Resolver<'a> {
     component: &'a Component,
+    supplied: &'a BTreeSet<String>,
+    decided: &'a BTreeMap<String, String>,
     present: &'a BTreeSet<&'a str>,
     input_names: &'a BTreeMap<String, String>,
     output_names: &'a BTreeMap<String, String>,
@@ -304,7 +316,19 @@ impl Resolver<'_> {
             Predicate::Constant(b) => Some(*b),
             Predicate::ConstantText(t) => Some(t.trim().eq_ignore_ascii_case("true")),
             Predicate::InputValue { input } => {
-                // Only a default known now can decide the branch when compiling.
+                // The branch is chosen when compiling: from a constant the task gives,
+                // else from the input's default.
+                if let Some(value) = self.decided.get(input) {
+                    return Some(value.trim().eq_ignore_ascii_case("true"));
+                }
+                if self.supplied.contains(input) {
+                    self.errors.push(format!(
+                        "input {input:?} decides which arguments the command line has \
+                         (`if: {{cond: {{inputValue: {input}}}}}`), so its value must be known \
+                         when compiling: pass a constant, not a parameter or task output"
+                    ));
+                    return None;
+                }
                 match self
                     .component
                     .spec
@@ -315,7 +339,7 @@ impl Resolver<'_> {
                     None => {
                         self.errors.push(format!(
                             "`if: {{cond: {{inputValue: {input}}}}}` needs the value when \
-                             compiling; give the input a default"
+                             compiling; pass a constant or give the input a default"
                         ));
                         None
                     }

@@ -67,6 +67,9 @@ pub fn compile_with(
     pipeline: &Pipeline,
     options: &CompileOptions,
 ) -> Result<Workflow, CompileError> {
+    // Rust-function tasks take the image and binary the pipeline sets.
+    let resolved = crate::dsl::resolve_function_images(pipeline);
+    let pipeline: &Pipeline = &resolved;
     let mut reg = Registry::new(options.max_dag_tasks);
     let entry = GraphCompiler::new(&mut reg, pipeline, true, options.max_dag_tasks).compile();
     if !reg.problems.is_empty() {

@@ -1,10 +1,14 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{CmdArg, KfpType, TaskConfig, TypeSpec, Usage};
+use super::de::{opt_scalar_text, opt_type_spec, text_map};
+use super::{CmdArg, GraphImpl, KfpType, Predicate, TaskConfig, TypeSpec, Usage};
 
 /// A component: a KFP v1 `ComponentSpec` plus the Kubernetes settings of its tasks.
+///
+/// Load one from a `component.yaml` with [`Component::from_file`] or
+/// [`Component::from_yaml_str`], write one with [`Component::to_yaml`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Component {
     pub spec: ComponentSpec,
@@ -12,8 +16,14 @@ pub struct Component {
 }
 
 /// KFP v1 `ComponentSpec` (the content of a `component.yaml`).
+///
+/// Unknown fields are errors (a misspelled `fileOutput:` would otherwise be dropped
+/// silently); the loader reports them with their place in the file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ComponentSpec {
+    /// Optional in KFP; the loader names a nameless component after its file.
+    #[serde(default)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -28,10 +38,19 @@ pub struct ComponentSpec {
 
 /// Annotations and labels of a component.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ComponentMetadata {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "text_map"
+    )]
     pub annotations: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "text_map"
+    )]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -43,13 +62,24 @@ impl ComponentMetadata {
 
 /// An input of a component.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InputSpec {
     pub name: String,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "type",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_type_spec"
+    )]
     pub type_spec: Option<TypeSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// KFP accepts a number or boolean here too; it is kept as text.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_scalar_text"
+    )]
     pub default: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
@@ -57,9 +87,15 @@ pub struct InputSpec {
 
 /// An output of a component.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     pub name: String,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "type",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_type_spec"
+    )]
     pub type_spec: Option<TypeSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -72,6 +108,9 @@ pub enum Implementation {
     Container(ContainerImpl),
     /// Acts on a Kubernetes object (not part of KFP's `component.yaml`).
     Resource(ResourceImpl),
+    /// Other components wired together (`implementation.graph`); a task of it runs as a
+    /// sub-pipeline (see [`crate::component::graph_pipeline`]).
+    Graph(GraphImpl),
 }
 
 impl Default for Implementation {
@@ -82,23 +121,31 @@ impl Default for Implementation {
 
 /// `implementation.container`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerImpl {
     pub image: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<CmdArg>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<CmdArg>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "text_map"
+    )]
     pub env: BTreeMap<String, String>,
     /// Outputs the program writes to fixed paths of its own choosing.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "text_map"
+    )]
     pub file_outputs: BTreeMap<String, String>,
 }
 
 /// A Kubernetes action (`kubectl create/apply/delete`) with conditions to wait for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceImpl {
     pub action: String,
     /// The manifest, as YAML or JSON text; `{{inputs.parameters.<input>}}` tags are filled in.
@@ -235,6 +282,36 @@ impl ComponentSpec {
         self.outputs.iter().find(|o| o.name == name)
     }
 
+    /// The inputs whose value decides an `if` placeholder (`cond: {inputValue: x}`). The
+    /// branch is chosen when compiling, as KFP v1 does, so a task must give them a
+    /// constant (or leave them to their default).
+    pub fn condition_inputs(&self) -> BTreeSet<&str> {
+        fn walk<'a>(arg: &'a CmdArg, out: &mut BTreeSet<&'a str>) {
+            match arg {
+                CmdArg::If { branch } => {
+                    if let Predicate::InputValue { input } = &branch.cond {
+                        out.insert(input);
+                    }
+                    branch
+                        .then
+                        .iter()
+                        .chain(&branch.otherwise)
+                        .for_each(|a| walk(a, out));
+                }
+                CmdArg::Concat { concat } => concat.iter().for_each(|a| walk(a, out)),
+                _ => {}
+            }
+        }
+        let mut out = BTreeSet::new();
+        if let Implementation::Container(c) = &self.implementation {
+            c.command
+                .iter()
+                .chain(&c.args)
+                .for_each(|a| walk(a, &mut out));
+        }
+        out
+    }
+
     /// Every placeholder of the command line, in order.
     pub fn visit_usages(&self, mut f: impl FnMut(Usage<'_>)) {
         if let Implementation::Container(c) = &self.implementation {
@@ -320,14 +397,14 @@ impl Component {
     fn container_impl(&mut self) -> Option<&mut ContainerImpl> {
         match &mut self.spec.implementation {
             Implementation::Container(c) => Some(c),
-            Implementation::Resource(_) => None,
+            Implementation::Resource(_) | Implementation::Graph(_) => None,
         }
     }
 
     fn resource_impl(&mut self) -> Option<&mut ResourceImpl> {
         match &mut self.spec.implementation {
             Implementation::Resource(r) => Some(r),
-            Implementation::Container(_) => None,
+            Implementation::Container(_) | Implementation::Graph(_) => None,
         }
     }
 
@@ -337,7 +414,7 @@ impl Component {
             Some(c) => c.command = parts.into_iter().map(Into::into).collect(),
             None => self
                 .config
-                .misuse("command", "a resource component has no command"),
+                .misuse("command", "only a container component has a command"),
         }
         self
     }
@@ -347,7 +424,7 @@ impl Component {
             Some(c) => c.args.extend(parts.into_iter().map(Into::into)),
             None => self
                 .config
-                .misuse("args", "a resource component has no arguments"),
+                .misuse("args", "only a container component has arguments"),
         }
         self
     }
@@ -363,7 +440,7 @@ impl Component {
             }
             None => self
                 .config
-                .misuse("file_output", "a resource component has no files"),
+                .misuse("file_output", "only a container component has file outputs"),
         }
         self
     }
@@ -373,7 +450,7 @@ impl Component {
             Some(c) => c.image = image.into(),
             None => self
                 .config
-                .misuse("image", "a resource component has no image"),
+                .misuse("image", "only a container component has an image"),
         }
         self
     }

@@ -94,9 +94,11 @@ impl Component {
                 }
                 c.env.extend(env);
             }
-            Implementation::Resource(_) => {
-                self.config
-                    .misuse("with_container", "a resource component runs no container");
+            Implementation::Resource(_) | Implementation::Graph(_) => {
+                self.config.misuse(
+                    "with_container",
+                    "only a container component runs a container",
+                );
             }
         }
         self.config = self.config.merged_with(&config);

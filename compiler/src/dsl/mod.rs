@@ -6,6 +6,7 @@
 
 mod condition;
 mod container;
+mod function;
 mod items;
 mod pipeline;
 mod task;
@@ -13,6 +14,7 @@ mod value;
 
 pub use condition::*;
 pub use container::*;
+pub use function::*;
 pub use items::*;
 pub use pipeline::*;
 pub use task::*;

@@ -37,6 +37,10 @@ pub struct Pipeline {
     pub(crate) outputs: Vec<(String, Value)>,
     pub(crate) settings: PipelineSettings,
     pub(crate) errors: Vec<String>,
+    /// Parameters that are files (input artifacts of the DAG template) when this pipeline
+    /// runs as a task of another: set for graph components whose tasks read an input with
+    /// `inputPath` (see `component::graph`). Every other parameter is a value.
+    pub(crate) file_params: std::collections::BTreeSet<String>,
 }
 
 /// A declared pipeline parameter.
@@ -62,6 +66,10 @@ pub struct PipelineSettings {
     pub namespace: Option<String>,
     pub labels: Vec<(String, String)>,
     pub annotations: Vec<(String, String)>,
+    /// The image Rust-function tasks run in (see `dsl::FunctionComponent`).
+    pub function_image: Option<String>,
+    /// The pipeline binary's path in that image.
+    pub function_binary: Option<String>,
 }
 
 /// When pods are deleted.
@@ -134,6 +142,7 @@ impl Pipeline {
             outputs: Vec::new(),
             settings: PipelineSettings::default(),
             errors: Vec::new(),
+            file_params: std::collections::BTreeSet::new(),
         }
     }
 
@@ -226,6 +235,8 @@ impl Pipeline {
     /// Add a task to the current group.
     pub fn task<T: IntoTask>(&mut self, task: T) -> Task<T::Outputs> {
         let (spec, make_outputs) = task.into_task();
+        // A graph component's task runs as a sub-pipeline built for its arguments.
+        let spec = crate::component::expand_graph_task(spec);
         let index = self.tasks.len();
         let id = TaskId {
             pipeline: self.id,
@@ -295,6 +306,7 @@ impl Pipeline {
         body: impl FnOnce(&mut Self) -> R,
     ) -> (Task<T::Outputs>, R) {
         let (spec, make_outputs) = exit_task.into_task();
+        let spec = crate::component::expand_graph_task(spec);
         let index = self.tasks.len();
         let id = TaskId {
             pipeline: self.id,
