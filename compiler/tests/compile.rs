@@ -410,3 +410,79 @@ fn too_many_distinct_components_is_a_clear_error() {
     let message = problems(&p);
     assert!(message.contains("Argo allows at most 200"), "{message}");
 }
+
+/// As in KFP v1, how consumers read an output decides how it travels: an untyped output
+/// read as a file is an artifact, a file-typed output read as a value is a parameter, an
+/// output read both ways is both, and an unconsumed output follows its type.
+#[test]
+fn consumers_decide_how_outputs_travel() {
+    let producer = Component::container("produce", "alpine:3.20")
+        .output(OutputSpec::new("blob", None))
+        .output(OutputSpec::artifact("uri", "GCSPath"))
+        .output(OutputSpec::new("both", None))
+        .output(OutputSpec::artifact("unused", "Model"))
+        .command([
+            "sh",
+            "-c",
+            "for f in \"$@\"; do mkdir -p \"$(dirname \"$f\")\"; echo x > \"$f\"; done",
+            "produce",
+        ])
+        .args([
+            output_path("blob"),
+            output_path("uri"),
+            output_path("both"),
+            output_path("unused"),
+        ]);
+    let reader = Component::container("read-file", "alpine:3.20")
+        .input(InputSpec::new("data", None))
+        .command(["cat"])
+        .arg(input_path("data"));
+    let printer = Component::container("print-value", "alpine:3.20")
+        .input(InputSpec::new(
+            "value",
+            Some(TypeSpec::Name("GCSPath".into())),
+        ))
+        .command(["echo"])
+        .arg(input_value("value"));
+    let untyped_printer = Component::container("print-any", "alpine:3.20")
+        .input(InputSpec::new("value", None))
+        .command(["echo"])
+        .arg(input_value("value"));
+
+    let mut p = Pipeline::new("passing");
+    let made = p.task(producer.task());
+    p.task(reader.task().arg("data", made.output("blob")));
+    p.task(printer.task().arg("value", made.output("uri")));
+    p.task(reader.task().arg("data", made.output("both")));
+    p.task(untyped_printer.task().arg("value", made.output("both")));
+    let wf = kfp::compile(&p).unwrap_or_else(|e| panic!("{e}"));
+
+    let produce = template(&wf, "produce");
+    let params: Vec<&str> = produce
+        .outputs
+        .parameters
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let files: Vec<&str> = produce
+        .outputs
+        .artifacts
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(params, ["uri", "both"]);
+    assert_eq!(files, ["blob", "both", "unused"]);
+    let root = template(&wf, "passing");
+    assert_eq!(
+        task(root, "read-file").arguments.artifacts[0]
+            .from
+            .as_deref(),
+        Some("{{tasks.produce.outputs.artifacts.blob}}")
+    );
+    assert_eq!(
+        task(root, "print-value").arguments.parameters[0]
+            .value
+            .as_deref(),
+        Some("{{tasks.produce.outputs.parameters.uri}}")
+    );
+}

@@ -127,6 +127,8 @@ pub(crate) struct GraphCompiler<'a> {
     /// Leaf templates already made for a component (by identity) and set of supplied
     /// inputs, for tasks without settings of their own: most tasks of a large pipeline.
     leaf_cache: HashMap<LeafKey, (String, Rc<leaf::InputUse>)>,
+    /// How the consumers of each task output read it (see [`GraphCompiler::collect_needs`]).
+    needs: HashMap<(usize, String), leaf::Needs>,
 }
 
 type LeafKey = (
@@ -134,6 +136,7 @@ type LeafKey = (
     BTreeSet<String>,
     BTreeMap<String, String>,
     Option<String>,
+    BTreeMap<String, leaf::Needs>,
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +172,7 @@ impl<'a> GraphCompiler<'a> {
             names: NameSet::default(),
             exit_mode: None,
             leaf_cache: HashMap::default(),
+            needs: HashMap::default(),
         }
     }
 
@@ -202,6 +206,7 @@ impl<'a> GraphCompiler<'a> {
             self.split(g);
         }
         self.allocate_templates();
+        self.collect_needs();
         self.resolve();
         self.check_cycles();
         self.emit()
@@ -362,6 +367,112 @@ impl<'a> GraphCompiler<'a> {
             }
         }
     }
+}
+
+// ----- how outputs travel -----------------------------------------------------------------
+
+impl GraphCompiler<'_> {
+    /// Record, for every task output, whether its consumers read it as a value, as a file,
+    /// or both. As KFP v1 does, this (not the output's type) decides whether an output is
+    /// an Argo parameter, an artifact or both: a `component.yaml` output typed `GCSPath`
+    /// may feed an `inputValue`, and an untyped one may feed an `inputPath`.
+    fn collect_needs(&mut self) {
+        let p = self.p;
+        for task in &p.tasks {
+            for (input, value) in &task.spec.args {
+                let need = match &task.spec.op {
+                    Op::Component(c) => input_needs(c, input),
+                    Op::Pipeline(sub) if sub.file_params.contains(input) => leaf::Needs::FILE,
+                    Op::Pipeline(_) => leaf::Needs::VALUE,
+                };
+                self.need(value, need);
+            }
+        }
+        for group in &p.groups {
+            match &group.kind {
+                GroupKind::Condition(cond) => {
+                    for v in cond.values() {
+                        self.need(v, leaf::Needs::VALUE);
+                    }
+                }
+                GroupKind::Loop {
+                    source: LoopSource::Dynamic(v),
+                    ..
+                } => {
+                    self.need(v, leaf::Needs::VALUE);
+                }
+                _ => {}
+            }
+        }
+        for (_, value) in &p.outputs {
+            let need = match TypeSpec::passing(value.type_spec.as_ref()) {
+                Passing::Parameter => leaf::Needs::VALUE,
+                Passing::Artifact => leaf::Needs::FILE,
+            };
+            self.need(value, need);
+        }
+    }
+
+    fn need(&mut self, value: &Value, need: leaf::Needs) {
+        if let ValueKind::Output { task, name } = &value.kind
+            && task.pipeline == self.p.id
+        {
+            let entry = self.needs.entry((task.index, name.clone())).or_default();
+            entry.value |= need.value;
+            entry.file |= need.file;
+        }
+    }
+
+    /// How output `name` of task `t` travels: as its consumers need it; an output nobody
+    /// consumes follows its type. Outputs of sub-pipelines always follow their type.
+    fn output_needs(&self, t: usize, name: &str, type_spec: Option<&TypeSpec>) -> leaf::Needs {
+        let by_type = match TypeSpec::passing(type_spec) {
+            Passing::Parameter => leaf::Needs::VALUE,
+            Passing::Artifact => leaf::Needs::FILE,
+        };
+        if matches!(self.p.tasks[t].spec.op, Op::Pipeline(_)) {
+            return by_type;
+        }
+        match self.needs.get(&(t, name.to_owned())) {
+            Some(n) if n.value || n.file => *n,
+            _ => by_type,
+        }
+    }
+
+    /// The needs of every output of component task `t`, for its leaf template.
+    fn outputs_needs(&self, t: usize) -> BTreeMap<String, leaf::Needs> {
+        match &self.p.tasks[t].spec.op {
+            Op::Component(c) => c
+                .spec
+                .outputs
+                .iter()
+                .map(|o| {
+                    (
+                        o.name.clone(),
+                        self.output_needs(t, &o.name, o.type_spec.as_ref()),
+                    )
+                })
+                .collect(),
+            Op::Pipeline(_) => BTreeMap::new(),
+        }
+    }
+}
+
+/// How component `c` reads its input `input`.
+fn input_needs(c: &crate::component::Component, input: &str) -> leaf::Needs {
+    if matches!(
+        c.spec.implementation,
+        crate::component::Implementation::Resource(_)
+    ) {
+        return leaf::Needs::VALUE;
+    }
+    let mut needs = leaf::Needs::default();
+    c.spec.visit_usages(|usage| match usage {
+        crate::component::Usage::InputValue(n) if n == input => needs.value = true,
+        crate::component::Usage::InputPath(n) if n == input => needs.file = true,
+        _ => {}
+    });
+    needs
 }
 
 // ----- splitting large DAGs ---------------------------------------------------------------
@@ -691,11 +802,13 @@ impl GraphCompiler<'_> {
                         _ => None,
                     })
                     .collect();
+                let outputs_needs = self.outputs_needs(t);
                 let key: LeafKey = (
                     Arc::as_ptr(component),
                     supplied.clone(),
                     decided.clone(),
                     spec.display_name.clone(),
+                    outputs_needs.clone(),
                 );
                 let usage = match self.leaf_cache.get(&key).filter(|_| cacheable) {
                     Some((name, usage)) => {
@@ -708,6 +821,7 @@ impl GraphCompiler<'_> {
                             &spec.config,
                             &supplied,
                             &decided,
+                            &outputs_needs,
                             spec.display_name.as_deref(),
                         ) {
                             Ok(ok) => ok,
@@ -919,6 +1033,8 @@ impl GraphCompiler<'_> {
         true
     }
 
+    /// How a pipeline output travels to the parent pipeline: by its type, as the parent sees
+    /// only the declared output (`collect_needs` made the producer declare that form).
     fn passing_of(&self, value: &Value) -> Passing {
         match &value.kind {
             ValueKind::Output { .. } => TypeSpec::passing(value.type_spec.as_ref()),
@@ -979,10 +1095,13 @@ impl GraphCompiler<'_> {
             }
             ValueKind::Output { task, name } => {
                 let producer = self.output_producer(*task)?;
-                if TypeSpec::passing(value.type_spec.as_ref()) == Passing::Artifact {
+                if !self
+                    .output_needs(producer, name, value.type_spec.as_ref())
+                    .value
+                {
                     return Err(format!(
-                        "output {name:?} of task {:?} is a file ({}); pass it to an input the \
-                         component reads as a file (inputPath), not as a value",
+                        "output {name:?} of task {:?} is a file ({}) and can only be passed to \
+                         an input the component reads as a file (inputPath)",
                         self.task_names[producer],
                         value
                             .type_spec
@@ -1052,10 +1171,13 @@ impl GraphCompiler<'_> {
         let ValueKind::Output { task, name } = &value.kind else {
             return self.param_text(g, site, value).map(ArtifactSource::Raw);
         };
-        if TypeSpec::passing(value.type_spec.as_ref()) == Passing::Parameter {
+        let producer = self.output_producer(*task)?;
+        if !self
+            .output_needs(producer, name, value.type_spec.as_ref())
+            .file
+        {
             return self.param_text(g, site, value).map(ArtifactSource::Raw);
         }
-        let producer = self.output_producer(*task)?;
         match self.rep_in(g, producer) {
             Some(Node::Task(p)) => {
                 self.add_dep(site, Node::Task(p));

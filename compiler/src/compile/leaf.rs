@@ -21,6 +21,25 @@ pub const CACHE_STALENESS_ANNOTATION: &str = "pipelines.kubeflow.org/max_cache_s
 /// KFP v1 annotation with a task's human-friendly name.
 pub const DISPLAY_NAME_ANNOTATION: &str = "pipelines.kubeflow.org/task_display_name";
 
+/// How an output's consumers read it: as a value (an Argo parameter), as a file (an
+/// artifact), or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Needs {
+    pub value: bool,
+    pub file: bool,
+}
+
+impl Needs {
+    pub const VALUE: Self = Self {
+        value: true,
+        file: false,
+    };
+    pub const FILE: Self = Self {
+        value: false,
+        file: true,
+    };
+}
+
 /// How a task's inputs appear in its leaf template.
 #[derive(Debug, Default)]
 pub struct InputUse {
@@ -57,6 +76,7 @@ pub fn leaf_template(
     overrides: &TaskConfig,
     supplied: &BTreeSet<String>,
     decided: &BTreeMap<String, String>,
+    outputs_needs: &BTreeMap<String, Needs>,
     display_name: Option<&str>,
 ) -> Result<(Template, InputUse), Vec<String>> {
     let spec = &component.spec;
@@ -171,20 +191,28 @@ pub fn leaf_template(
             ));
             continue;
         };
-        match TypeSpec::passing(output.type_spec.as_ref()) {
-            Passing::Parameter => template.outputs.parameters.push(Parameter {
+        let needs = outputs_needs.get(&output.name).copied().unwrap_or_else(|| {
+            match TypeSpec::passing(output.type_spec.as_ref()) {
+                Passing::Parameter => Needs::VALUE,
+                Passing::Artifact => Needs::FILE,
+            }
+        });
+        if needs.value {
+            template.outputs.parameters.push(Parameter {
                 name: name.clone(),
                 value_from: Some(Box::new(ValueFrom {
                     path: Some(path.clone()),
                     ..ValueFrom::default()
                 })),
                 ..Parameter::default()
-            }),
-            Passing::Artifact => template.outputs.artifacts.push(Artifact {
+            });
+        }
+        if needs.file {
+            template.outputs.artifacts.push(Artifact {
                 name: name.clone(),
                 path: Some(path.clone()),
                 ..Artifact::default()
-            }),
+            });
         }
     }
 
