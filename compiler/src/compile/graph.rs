@@ -128,7 +128,7 @@ pub(crate) struct GraphCompiler<'a> {
     /// inputs, for tasks without settings of their own: most tasks of a large pipeline.
     leaf_cache: HashMap<LeafKey, (String, Rc<leaf::InputUse>)>,
     /// How the consumers of each task output read it (see [`GraphCompiler::collect_needs`]).
-    needs: HashMap<(usize, String), leaf::Needs>,
+    needs: HashMap<(usize, usize), leaf::Needs>,
 }
 
 type LeafKey = (
@@ -136,7 +136,7 @@ type LeafKey = (
     BTreeSet<String>,
     BTreeMap<String, String>,
     Option<String>,
-    BTreeMap<String, leaf::Needs>,
+    Vec<leaf::Needs>,
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -417,7 +417,8 @@ impl GraphCompiler<'_> {
         if let ValueKind::Output { task, name } = &value.kind
             && task.pipeline == self.p.id
         {
-            let entry = self.needs.entry((task.index, name.clone())).or_default();
+            let output = self.output_index(task.index, name);
+            let entry = self.needs.entry((task.index, output)).or_default();
             entry.value |= need.value;
             entry.file |= need.file;
         }
@@ -433,27 +434,22 @@ impl GraphCompiler<'_> {
         if matches!(self.p.tasks[t].spec.op, Op::Pipeline(_)) {
             return by_type;
         }
-        match self.needs.get(&(t, name.to_owned())) {
+        match self.needs.get(&(t, self.output_index(t, name))) {
             Some(n) if n.value || n.file => *n,
             _ => by_type,
         }
     }
 
-    /// The needs of every output of component task `t`, for its leaf template.
-    fn outputs_needs(&self, t: usize) -> BTreeMap<String, leaf::Needs> {
+    /// The needs of every output of component task `t`, in the component's output order.
+    fn outputs_needs(&self, t: usize) -> Vec<leaf::Needs> {
         match &self.p.tasks[t].spec.op {
             Op::Component(c) => c
                 .spec
                 .outputs
                 .iter()
-                .map(|o| {
-                    (
-                        o.name.clone(),
-                        self.output_needs(t, &o.name, o.type_spec.as_ref()),
-                    )
-                })
+                .map(|o| self.output_needs(t, &o.name, o.type_spec.as_ref()))
                 .collect(),
-            Op::Pipeline(_) => BTreeMap::new(),
+            Op::Pipeline(_) => Vec::new(),
         }
     }
 }

@@ -76,7 +76,7 @@ pub fn leaf_template(
     overrides: &TaskConfig,
     supplied: &BTreeSet<String>,
     decided: &BTreeMap<String, String>,
-    outputs_needs: &BTreeMap<String, Needs>,
+    outputs_needs: &[Needs],
     display_name: Option<&str>,
 ) -> Result<(Template, InputUse), Vec<String>> {
     let spec = &component.spec;
@@ -163,7 +163,7 @@ pub fn leaf_template(
     }
 
     // Outputs: parameter types are read back as parameters, everything else is stored.
-    for output in &spec.outputs {
+    for (index, output) in spec.outputs.iter().enumerate() {
         let name = &output_names[&output.name];
         if let Implementation::Resource(r) = &spec.implementation {
             if let Some(path) = r.output_json_paths.get(&output.name) {
@@ -191,7 +191,7 @@ pub fn leaf_template(
             ));
             continue;
         };
-        let needs = outputs_needs.get(&output.name).copied().unwrap_or_else(|| {
+        let needs = outputs_needs.get(index).copied().unwrap_or_else(|| {
             match TypeSpec::passing(output.type_spec.as_ref()) {
                 Passing::Parameter => Needs::VALUE,
                 Passing::Artifact => Needs::FILE,
