@@ -24,6 +24,7 @@ pub mod flip_coin;
 pub mod hello_macros;
 pub mod hello_world;
 pub mod loops;
+pub mod mixed_components;
 pub mod resource;
 pub mod rust_functions;
 pub mod settings;
@@ -48,5 +49,6 @@ pub fn all() -> Vec<(&'static str, BuildFn)> {
         ("better_than_kfp", better_than_kfp::pipeline),
         ("hello_macros", hello_macros::pipeline),
         ("rust_functions", rust_functions::pipeline),
+        ("mixed_components", mixed_components::pipeline),
     ]
 }

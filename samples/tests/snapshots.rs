@@ -45,6 +45,7 @@ snapshot_tests!(
     better_than_kfp,
     hello_macros,
     rust_functions,
+    mixed_components,
 );
 
 #[test]
