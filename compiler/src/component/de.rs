@@ -75,25 +75,15 @@ fn flow_str(s: &str) -> String {
 pub(crate) fn suggest<'a>(key: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (edit_distance(&key.to_lowercase(), &c.to_lowercase()), *c))
+        .map(|c| {
+            (
+                strsim::levenshtein(&key.to_lowercase(), &c.to_lowercase()),
+                *c,
+            )
+        })
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min()
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// `" (did you mean x?)"` or nothing.

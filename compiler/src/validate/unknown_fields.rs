@@ -208,28 +208,13 @@ impl Arena {
 fn unknown_message(key: &str, props: &Props) -> String {
     let best = props
         .keys()
-        .map(|p| (edit_distance(key, p), p))
+        .map(|p| (strsim::levenshtein(key, p), p))
         .filter(|(d, p)| *d <= 2.max(p.len() / 4))
         .min();
     match best {
         Some((_, p)) => format!("unknown field `{key}` (did you mean `{p}`?)"),
         None => format!("unknown field `{key}`"),
     }
-}
-
-/// Levenshtein distance, for suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Reports every key of `wf` that its schema definition does not declare.

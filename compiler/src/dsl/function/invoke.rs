@@ -167,7 +167,7 @@ impl FunctionComponent {
         // Close enough to be a typo, and not merely another short name.
         let near = flags
             .iter()
-            .map(|f| (edit_distance(f, key), f))
+            .map(|f| (strsim::levenshtein(f, key), f))
             .filter(|(d, f)| *d <= 1.max(f.len() / 3) && *d < f.len().max(key.len()))
             .min_by_key(|(d, _)| *d)
             .map(|(_, f)| f);
@@ -359,20 +359,6 @@ fn create_parent(path: &Path) -> Result<(), String> {
             .map_err(|e| format!("cannot create the directory {}: {e}", dir.display())),
         _ => Ok(()),
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
