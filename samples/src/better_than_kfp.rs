@@ -3,8 +3,7 @@
 //! 1. **An exit handler inside a loop.** KFP v1 only allows `ExitHandler` at the top of a
 //!    pipeline. Here every iteration gets its own cleanup, which runs after that
 //!    iteration's tasks whatever their outcome: an exit hook (`hooks.exit`) on the body of
-//!    the pipeline each iteration runs, using the iteration's shard. (The handler sits in a
-//!    small sub-pipeline for now: see [`shard_pipeline`].)
+//!    each iteration, using the iteration's shard.
 //! 2. **Loop parallelism that limits iterations.** KFP v1 puts `parallelism` on the loop
 //!    body's template, which limits tasks *within one iteration* and leaves the
 //!    iterations unbounded. Here `Items::from(..).parallelism(2)` lands on the template
@@ -112,21 +111,6 @@ pub fn deploy() -> Component {
         .args([input_value("model"), input_value("accuracy")])
 }
 
-/// One iteration of (1): process a shard, then clean up after it whatever happened.
-///
-/// The exit handler sits in a sub-pipeline run once per loop item. Writing it directly in
-/// the loop body (`p.exit_handler(cleanup_shard().task().arg("shard", &shard), ..)`) is
-/// the intended form, but the compiler currently rejects an exit task that uses the loop
-/// item ("a loop item is used outside its loop"); see `tests/compiler_gaps.rs`.
-pub fn shard_pipeline() -> Pipeline {
-    let mut p = Pipeline::new("process-one-shard").description("Process a shard, always clean up");
-    let shard = p.param::<String>("shard");
-    p.exit_handler(cleanup_shard().task().arg("shard", &shard), |p| {
-        p.task(process_shard().task().arg("shard", &shard));
-    });
-    p
-}
-
 /// The inner pipeline of (4): trains, and exposes `accuracy` and `loss` as its outputs.
 pub fn training() -> Pipeline {
     let mut p = Pipeline::new("training").description("Train one model and expose its metrics");
@@ -147,7 +131,9 @@ pub fn pipeline() -> Pipeline {
     let shards =
         Items::from(["shard-a", "shard-b", "shard-c", "shard-d", "shard-e"]).parallelism(2);
     p.parallel_for(shards, |p, shard| {
-        p.task(shard_pipeline().into_task().arg("shard", shard));
+        p.exit_handler(cleanup_shard().task().arg("shard", &shard), |p| {
+            p.task(process_shard().task().arg("shard", &shard));
+        });
     });
 
     // (4): a sub-pipeline whose outputs are used by the tasks after it.

@@ -171,15 +171,10 @@ fn better_than_kfp_exit_handler_per_iteration_is_an_exit_hook() {
     let (holder, hooked) = task_where(&wf, "with hooks", |t| t.get("hooks").is_some());
     let exit = &hooked["hooks"]["exit"];
     assert_eq!(exit["template"], "cleanup-shard");
+    // The hook sits in the loop body and reads the loop item, once per iteration.
+    assert_eq!(holder, "for-loop-1-iteration");
     assert_eq!(
         exit["arguments"]["parameters"][0]["value"],
-        "{{inputs.parameters.shard}}"
-    );
-    // The hooked group runs once per loop item: its template is what the iteration runs.
-    let iteration = task_named(&wf, "process-one-shard");
-    assert_eq!(iteration["template"], holder);
-    assert_eq!(
-        arg(iteration, "shard"),
         "{{inputs.parameters.for-loop-1-iteration-item}}"
     );
 }

@@ -1,8 +1,6 @@
-//! Things the samples want to write that the compiler does not handle yet.
-//!
-//! Each test is the smallest pipeline showing one gap and states the expected output. They
-//! fail until the compiler is fixed (they are deliberately not `#[ignore]`d); once one
-//! passes, the sample it mentions can use the direct form.
+//! Compiler bugs found while writing the samples, each kept as the smallest pipeline that
+//! showed it, with the output now expected: an exit task sees the values of the group it
+//! is written in, and `podGC` is spelled as Argo spells it.
 
 use kfp::prelude::*;
 
