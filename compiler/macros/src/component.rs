@@ -170,8 +170,15 @@ pub fn binding(pat: &Pat, what: &str, errors: &mut Errors) -> Option<Ident> {
     }
 }
 
-fn ports(func: &mut ItemFn, errors: &mut Errors) -> Vec<Port> {
-    let mut ports: Vec<Port> = Vec::new();
+/// Each argument of a `#[component]` fn: its binding, type, kind (as `classify` reads the
+/// type) and `#[kfp(..)]` options. Problems are reported and the argument skipped. Shared
+/// by container and Rust-function components, which differ only in the kinds they accept.
+pub fn typed_args<K>(
+    func: &mut ItemFn,
+    errors: &mut Errors,
+    classify: impl Fn(&Type) -> Result<K, String>,
+) -> Vec<(Ident, Type, K, Options)> {
+    let mut out = Vec::new();
     for arg in &mut func.sig.inputs {
         let arg = match arg {
             FnArg::Receiver(r) => {
@@ -195,7 +202,15 @@ fn ports(func: &mut ItemFn, errors: &mut Errors) -> Vec<Port> {
         let Some(ident) = binding(&arg.pat, "#[component]", errors) else {
             continue;
         };
-        if let Some(port) = port(ident, arg.ty.span(), kind, &opts, errors) {
+        out.push((ident, (*arg.ty).clone(), kind, opts));
+    }
+    out
+}
+
+fn ports(func: &mut ItemFn, errors: &mut Errors) -> Vec<Port> {
+    let mut ports: Vec<Port> = Vec::new();
+    for (ident, ty, kind, opts) in typed_args(func, errors, classify) {
+        if let Some(port) = port(ident, ty.span(), kind, &opts, errors) {
             let clash = ports
                 .iter()
                 .any(|p| p.name == port.name && p.kind.is_input() == port.kind.is_input());

@@ -5,23 +5,15 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, FnArg, Ident, ItemFn, LitStr, ReturnType, Type};
+use syn::{Attribute, Expr, Ident, ItemFn, LitStr, ReturnType, Type};
 
-use crate::component::{ARGS, binding, check_signature, reject_other_attrs};
-use crate::options::{Options, Shape};
+use crate::component::{ARGS, check_signature, typed_args};
+use crate::options::Options;
 use crate::task::{
     OutputsShape, TaskInput, TaskItems, TaskOutput, check_setter_name, outputs_ident,
 };
 use crate::types::{Place, ValueType, classify_value, one_type_arg, path_of};
 use crate::util::{Errors, doc_text, ident_text, lit, passthrough_attrs, type_text};
-
-const PARAM_OPTIONS: &[(&str, Shape)] = &[
-    ("name", Shape::Str),
-    ("description", Shape::Str),
-    ("default", Shape::Expr),
-    ("optional", Shape::Flag),
-    ("type", Shape::Str),
-];
 
 /// What an argument of the function is to the component.
 enum ArgKind {
@@ -84,30 +76,8 @@ pub fn expand(args: TokenStream, mut func: ItemFn) -> syn::Result<TokenStream> {
 
 fn arguments(func: &mut ItemFn, errors: &mut Errors) -> Vec<Arg> {
     let mut out: Vec<Arg> = Vec::new();
-    for arg in &mut func.sig.inputs {
-        let arg = match arg {
-            FnArg::Receiver(r) => {
-                errors.at(
-                    r,
-                    "a #[component] fn takes no `self`: make it a free function",
-                );
-                continue;
-            }
-            FnArg::Typed(arg) => arg,
-        };
-        let opts = Options::take_kfp(&mut arg.attrs, PARAM_OPTIONS, "#[kfp(...)]", errors);
-        reject_other_attrs(&arg.attrs, errors);
-        let kind = match classify_arg(&arg.ty) {
-            Ok(kind) => kind,
-            Err(message) => {
-                errors.at(&arg.ty, message);
-                continue;
-            }
-        };
-        let Some(ident) = binding(&arg.pat, "#[component]", errors) else {
-            continue;
-        };
-        let Some(new) = argument(ident, &arg.ty, kind, &opts, errors) else {
+    for (ident, ty, kind, opts) in typed_args(func, errors, classify_arg) {
+        let Some(new) = argument(ident, &ty, kind, &opts, errors) else {
             continue;
         };
         let clash = out
