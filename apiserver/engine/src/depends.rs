@@ -5,45 +5,9 @@
 //! `Succeeded || Skipped || Daemoned` (plus `Errored`/`Failed` under `continueOn`), which is
 //! why omission cascades while a skipped task lets plain dependents run.
 
-use std::fmt;
 
-/// Phase of a node (§12.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Phase {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-    Error,
-    Skipped,
-    Omitted,
-}
-
-impl Phase {
-    /// Argo's spelling of the phase.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Pending => "Pending",
-            Phase::Running => "Running",
-            Phase::Succeeded => "Succeeded",
-            Phase::Failed => "Failed",
-            Phase::Error => "Error",
-            Phase::Skipped => "Skipped",
-            Phase::Omitted => "Omitted",
-        }
-    }
-
-    /// Whether the node has finished (any phase but Pending/Running).
-    pub fn is_fulfilled(self) -> bool {
-        !matches!(self, Phase::Pending | Phase::Running)
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Phase of a node (§12.2); the status model's enum, named for brevity here.
+pub use kfp::argo::NodePhase as Phase;
 
 /// What a depends expression may know about one dependency.
 #[derive(Debug, Clone, PartialEq, Eq)]

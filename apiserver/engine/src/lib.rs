@@ -1,21 +1,34 @@
-//! Pure, synchronous core of the local Argo engine (issue 4).
+//! The embedded local engine: runs an Argo `Workflow` on one machine with processes
+//! instead of pods, following `ARGO-SEMANTICS.md`, and reports Argo's status shape.
 //!
-//! Everything here is deterministic and free of I/O so that the async executor built on top
-//! of it can be tested against Argo's documented semantics (`ARGO-SEMANTICS.md`) piece by
-//! piece:
+//! Its own crate (not part of the API server) so that `kfp run` and the server share it
+//! without the server's dependencies, and so its pure core can be tested alone:
 //!
-//! - [`when`]: govaluate-style evaluation of a task's `when` condition (§5.1);
-//! - [`depends`]: parsing and evaluating `depends` / `dependencies` (§4.1);
-//! - [`substitute`]: `{{...}}` tag replacement (§3.1);
-//! - [`naming`]: FNV-1a node IDs, pod names, loop item names and values, `withSequence` (§5.2,
-//!   §11.4, §12).
+//! - [`when`], [`depends`], [`substitute`], [`naming`], [`expr`]: Argo's languages and
+//!   names, deterministic and free of I/O;
+//! - [`process`] (a container as a process group), [`artifacts`] (Argo's tar+gzip store),
+//!   [`remap`] (a pod's paths inside the node's directory);
+//! - [`Engine`]/[`RunHandle`]: scheduling DAGs and steps, retries, deadlines, parallelism,
+//!   exit handlers, suspend/resume, with the status behind a `watch` channel.
 
+pub mod artifacts;
 pub mod depends;
+mod engine;
+mod exec;
+pub mod expr;
 pub mod naming;
+pub mod process;
+pub mod remap;
+mod run;
+mod scope;
 pub mod substitute;
+pub mod time;
+mod tracker;
 pub mod when;
 
 pub use depends::{DepState, Depends, DependsError, Phase};
+pub use engine::{Engine, EngineConfig, EngineError, RunHandle, RunOptions};
 pub use naming::{NamingError, fnv32a, node_id, pod_name};
+pub use run::Halt;
 pub use substitute::{SubstituteError, Substituted, substitute};
 pub use when::{WhenError, evaluate_when};

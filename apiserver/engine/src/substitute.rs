@@ -5,9 +5,9 @@
 //! place literally, as Argo does at run time, and reported in [`Substituted::missing`] so the
 //! caller can fail the node when the root is one Argo checks (`inputs.`, `tasks.`, ...).
 //!
-//! Expression tags (`{{= expr }}`) are not evaluated yet: they are left untouched and listed
-//! in [`Substituted::expressions`], so a caller can detect them and report them as
-//! unsupported.
+//! Expression tags (`{{= expr }}`) go to an evaluator given by the caller
+//! ([`substitute_with`]); those it declines (or all of them, with [`substitute`]) are left
+//! untouched and listed in [`Substituted::expressions`].
 
 /// Result of [`substitute`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -17,7 +17,8 @@ pub struct Substituted {
     /// Trimmed names of simple tags the lookup did not resolve (left literally), in order,
     /// without duplicates.
     pub missing: Vec<String>,
-    /// Expression tags (`{{= ...}}`) found, trimmed, without the leading `=`; left literally.
+    /// Expression tags (`{{= ...}}`) not evaluated, trimmed, without the leading `=`; left
+    /// literally.
     pub expressions: Vec<String>,
 }
 
@@ -46,10 +47,21 @@ pub fn is_checked_root(name: &str) -> bool {
     name == "item" || name.starts_with("item.") || CHECKED_ROOTS.iter().any(|r| name.starts_with(r))
 }
 
-/// Replace every `{{name}}` in `text` by `lookup(name)` (with `name` trimmed).
+/// Replace every `{{name}}` in `text` by `lookup(name)` (with `name` trimmed), leaving
+/// expression tags alone.
 pub fn substitute(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Substituted, SubstituteError> {
+    substitute_with(text, lookup, &|_| None)
+}
+
+/// [`substitute`], also replacing each expression tag `{{= expr}}` by `eval(expr)` when
+/// that gives a value (`None` leaves the tag literally).
+pub fn substitute_with(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    eval: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Substituted, SubstituteError> {
     let mut out = Substituted {
         text: String::with_capacity(text.len()),
@@ -70,8 +82,14 @@ pub fn substitute(
         let literal = &rest[start..start + 2 + end + 2];
         let tag = raw.trim();
         if let Some(expr) = tag.strip_prefix('=') {
-            out.expressions.push(expr.trim().to_owned());
-            out.text.push_str(literal);
+            let expr = expr.trim();
+            match eval(expr) {
+                Some(value) => out.text.push_str(&value),
+                None => {
+                    out.expressions.push(expr.to_owned());
+                    out.text.push_str(literal);
+                }
+            }
         } else if let Some(value) = lookup(tag) {
             out.text.push_str(&value);
         } else {
@@ -138,6 +156,15 @@ mod tests {
         let s = sub("a{{= tasks['x'].outputs.result }}b");
         assert_eq!(s.text, "a{{= tasks['x'].outputs.result }}b");
         assert_eq!(s.expressions, ["tasks['x'].outputs.result"]);
+    }
+
+    #[test]
+    fn expression_tags_evaluated_when_asked() {
+        let eval = |e: &str| (e == "1 + 1").then(|| "2".to_owned());
+        let s = substitute_with("{{=1 + 1}} {{= nope }} {{inputs.parameters.x}}", &lookup, &eval)
+            .expect("substitutes");
+        assert_eq!(s.text, "2 {{= nope }} 42");
+        assert_eq!(s.expressions, ["nope"]);
     }
 
     #[test]

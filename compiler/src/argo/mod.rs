@@ -6,10 +6,12 @@
 //! as small as the pipeline, and maps are ordered so output is byte-for-byte deterministic.
 
 mod k8s;
+mod status;
 mod template;
 mod workflow;
 
 pub use k8s::*;
+pub use status::*;
 pub use template::*;
 pub use workflow::*;
 

@@ -40,6 +40,9 @@ pub struct WorkflowSpec {
     pub arguments: Arguments,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_exit: Option<String>,
+    /// Workflow-level lifecycle hooks; `exit` is the same as `onExit`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hooks: BTreeMap<String, super::LifecycleHook>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,6 +170,26 @@ pub struct Artifact {
     pub archive: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<i32>,
+    /// Where a stored artifact is (the engine reports its store key here, as Argo does for
+    /// its default repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Location>,
+    /// Other locations (`http`, `git`, `gcs`, ...), kept so a reader can name them.
+    #[serde(flatten)]
+    pub other_locations: BTreeMap<String, serde_json::Value>,
+}
+
+/// An artifact's place in an S3-style repository; only the key is needed when the
+/// repository is the default one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct S3Location {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// Endpoint, credentials, ...: carried through untouched.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 /// Inline artifact content.
