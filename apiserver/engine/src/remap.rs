@@ -57,7 +57,10 @@ impl Remap {
             if let Some(rest) = container_path.strip_prefix(path.as_str())
                 && (rest.is_empty() || rest.starts_with('/'))
             {
-                return local.join(rest.trim_start_matches('/'));
+                let rest = rest.trim_start_matches('/');
+                // `join("")` would add a trailing slash, which makes a file look like a
+                // directory.
+                return if rest.is_empty() { local.clone() } else { local.join(rest) };
             }
         }
         self.natural(container_path)
