@@ -6,6 +6,7 @@
 //! [`validate`] to check any Argo workflow.
 
 pub mod argo;
+pub mod build;
 pub mod cli;
 pub mod compile;
 pub mod component;

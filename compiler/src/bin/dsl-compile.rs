@@ -3,9 +3,10 @@
 //! tool. The counterpart of KFP's `dsl-compile`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use clap::Parser;
+use kfp::build::{BuildOptions, build_pipeline_binary, compile_pipeline};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -161,100 +162,17 @@ fn load_url(url: &str) -> Result<kfp::component::Component, String> {
     ))
 }
 
-/// Build the package with cargo, find its binary from cargo's JSON messages, and let the
-/// binary (whose `main` is `kfp::main!`) compile the pipeline.
+/// Build the package with cargo and let its binary (whose `main` is `kfp::main!`)
+/// compile the pipeline; see [`kfp::build`].
 fn compile_package(args: &Args, package: &str, output: &Path) -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(&cargo);
-    build.args([
-        "build",
-        "--message-format=json-render-diagnostics",
-        "-p",
-        package,
-    ]);
-    if let Some(bin) = &args.bin {
-        build.args(["--bin", bin]);
-    } else {
-        build.arg("--bins");
-    }
-    if let Some(manifest) = &args.manifest_path {
-        build.arg("--manifest-path").arg(manifest);
-    }
-    if args.release {
-        build.arg("--release");
-    }
-    build.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let out = build
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "building package {package:?} failed (cargo's messages are above)"
-        ));
-    }
-    let bins = executables(&String::from_utf8_lossy(&out.stdout), package);
-    let exe = match (bins.as_slice(), &args.bin) {
-        ([], _) => return Err(format!("package {package:?} has no binary to run")),
-        ([(_, exe)], _) => exe.clone(),
-        (many, Some(bin)) => match many.iter().find(|(name, _)| name == bin) {
-            Some((_, exe)) => exe.clone(),
-            None => return Err(format!("package {package:?} has no binary {bin:?}")),
-        },
-        (many, None) => {
-            let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(format!(
-                "package {package:?} has several binaries ({}); choose one with --bin",
-                names.join(", ")
-            ));
-        }
+    let options = BuildOptions {
+        package: package.to_owned(),
+        bin: args.bin.clone(),
+        manifest_path: args.manifest_path.clone(),
+        release: args.release,
     };
-    let mut run = Command::new(&exe);
-    run.arg("compile").arg("--output").arg(output);
-    if let Some(p) = &args.pipeline {
-        run.args(["--pipeline", p]);
-    }
-    let status = run
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-    if status.success() {
-        println!("wrote {}", output.display());
-        Ok(())
-    } else {
-        Err(format!(
-            "{} could not compile the pipeline (its messages are above)",
-            exe.display()
-        ))
-    }
-}
-
-/// `(target name, executable)` of every binary of `package` in cargo's JSON messages.
-fn executables(messages: &str, package: &str) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    for line in messages.lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let Some(exe) = msg["executable"].as_str() else {
-            continue;
-        };
-        let is_bin = msg["target"]["kind"]
-            .as_array()
-            .is_some_and(|k| k.iter().any(|k| k == "bin"));
-        let in_package = msg["package_id"].as_str().is_some_and(|id| {
-            id.contains(&format!("#{package}@"))
-                || id.contains(&format!("/{package}#"))
-                || id.starts_with(&format!("{package} "))
-        });
-        if is_bin && in_package {
-            let name = msg["target"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            out.push((name, PathBuf::from(exe)));
-        }
-    }
-    out
+    let exe = build_pipeline_binary(&options).map_err(|e| e.to_string())?;
+    compile_pipeline(&exe, args.pipeline.as_deref(), output).map_err(|e| e.to_string())?;
+    println!("wrote {}", output.display());
+    Ok(())
 }
