@@ -78,7 +78,12 @@ async fn resource_needs_the_cluster_backend() {
     let failed: Vec<_> = status
         .nodes
         .values()
-        .filter(|n| n.phase == NodePhase::Error && n.message.as_deref().is_some_and(|m| m.contains("Kubernetes backend")))
+        .filter(|n| {
+            n.phase == NodePhase::Error
+                && n.message
+                    .as_deref()
+                    .is_some_and(|m| m.contains("Kubernetes backend"))
+        })
         .collect();
     assert!(!failed.is_empty(), "{}", describe(&status));
 }

@@ -5,7 +5,6 @@
 //! `Succeeded || Skipped || Daemoned` (plus `Errored`/`Failed` under `continueOn`), which is
 //! why omission cascades while a skipped task lets plain dependents run.
 
-
 /// Phase of a node (§12.2); the status model's enum, named for brevity here.
 pub use kfp::argo::NodePhase as Phase;
 

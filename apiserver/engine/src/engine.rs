@@ -23,11 +23,16 @@ pub enum EngineError {
     Invalid(#[from] kfp::validate::ValidationError),
     /// Valid YAML and schema, but not our model of a Workflow.
     #[error("{source_name}: not a Workflow the engine can read: {message}")]
-    Model { source_name: String, message: String },
+    Model {
+        source_name: String,
+        message: String,
+    },
     /// A submitted parameter is unknown or not allowed.
     #[error("{0}")]
     Parameter(String),
-    #[error("a run named '{0}' already exists in {1}; use metadata.generateName or remove that directory")]
+    #[error(
+        "a run named '{0}' already exists in {1}; use metadata.generateName or remove that directory"
+    )]
     Exists(String, PathBuf),
     #[error("cannot prepare the run directory {path}: {source}")]
     Io {
@@ -123,7 +128,11 @@ impl Engine {
             .clone()
             .or_else(|| workflow.metadata.name.clone())
             .unwrap_or_else(|| {
-                let prefix = workflow.metadata.generate_name.clone().unwrap_or_else(|| "workflow-".into());
+                let prefix = workflow
+                    .metadata
+                    .generate_name
+                    .clone()
+                    .unwrap_or_else(|| "workflow-".into());
                 format!("{prefix}{}", random_suffix())
             });
         let run_dir = self.config.root.join("runs").join(&name);
@@ -211,7 +220,9 @@ impl RunHandle {
 
     /// Resume suspended nodes (all when `node` is `None`) with supplied output values.
     pub fn resume(&self, node: Option<String>, parameters: Vec<(String, String)>) {
-        self.run.resume.send_modify(|r| r.push(Resume { node, parameters }));
+        self.run
+            .resume
+            .send_modify(|r| r.push(Resume { node, parameters }));
     }
 
     /// Wait for the end; every process has been reaped when this returns.
@@ -279,7 +290,10 @@ async fn execute(run: Arc<Run>) -> WorkflowStatus {
         NodePhase::Error => WorkflowPhase::Error,
         _ => WorkflowPhase::Failed,
     };
-    let mut message = root.message.clone().filter(|_| phase != WorkflowPhase::Succeeded);
+    let mut message = root
+        .message
+        .clone()
+        .filter(|_| phase != WorkflowPhase::Succeeded);
     if let Some(halt) = run.halted(false)
         && phase == WorkflowPhase::Succeeded
     {
@@ -287,10 +301,14 @@ async fn execute(run: Arc<Run>) -> WorkflowStatus {
         message = Some(halt.message().to_owned());
     }
     let exit_hook = run.workflow.spec.hooks.get("exit").cloned().or_else(|| {
-        run.workflow.spec.on_exit.clone().map(|t| kfp::argo::LifecycleHook {
-            template: Some(t),
-            ..Default::default()
-        })
+        run.workflow
+            .spec
+            .on_exit
+            .clone()
+            .map(|t| kfp::argo::LifecycleHook {
+                template: Some(t),
+                ..Default::default()
+            })
     });
     if let Some(hook) = exit_hook.filter(|_| run.halted(true).is_none())
         && let Some(template) = hook.template
@@ -305,7 +323,11 @@ async fn execute(run: Arc<Run>) -> WorkflowStatus {
             exit_handler: true,
             ..root_ctx
         };
-        let hook_args = if hook.arguments.is_empty() { arguments } else { hook.arguments.clone() };
+        let hook_args = if hook.arguments.is_empty() {
+            arguments
+        } else {
+            hook.arguments.clone()
+        };
         let scope = crate::scope::Scope::new(&run, &run.name);
         let rendered = crate::exec::render_hook_arguments(&scope, &hook_args);
         let name = format!("{}.onExit", run.name);
@@ -337,7 +359,11 @@ async fn execute(run: Arc<Run>) -> WorkflowStatus {
             ),
         };
         if phase == WorkflowPhase::Succeeded && handler.phase.is_failure() {
-            phase = if handler.phase == NodePhase::Error { WorkflowPhase::Error } else { WorkflowPhase::Failed };
+            phase = if handler.phase == NodePhase::Error {
+                WorkflowPhase::Error
+            } else {
+                WorkflowPhase::Failed
+            };
             message = handler.message.clone();
         }
     }
@@ -373,7 +399,11 @@ fn failures_json(status: &WorkflowStatus) -> String {
         .values()
         .filter(|n| n.phase.is_failure())
         .map(|n| {
-            let pod = if n.node_type == kfp::argo::NodeType::Pod { n.id.clone() } else { String::new() };
+            let pod = if n.node_type == kfp::argo::NodeType::Pod {
+                n.id.clone()
+            } else {
+                String::new()
+            };
             json!({
                 "displayName": n.display_name,
                 "message": n.message.clone().unwrap_or_default(),
@@ -395,11 +425,18 @@ fn submitted_parameters(
 ) -> Result<Vec<(String, String)>, EngineError> {
     for (name, _) in given {
         if !declared.parameters.iter().any(|p| p.name == *name) {
-            let known: Vec<&str> = declared.parameters.iter().map(|p| p.name.as_str()).collect();
+            let known: Vec<&str> = declared
+                .parameters
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect();
             return Err(EngineError::Parameter(if known.is_empty() {
                 format!("unknown parameter '{name}': the workflow declares no parameters")
             } else {
-                format!("unknown parameter '{name}': the workflow declares {}", known.join(", "))
+                format!(
+                    "unknown parameter '{name}': the workflow declares {}",
+                    known.join(", ")
+                )
             }));
         }
     }

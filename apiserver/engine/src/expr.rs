@@ -1,45 +1,40 @@
-//! Evaluation of Argo's expr-lang expressions (ARGO-SEMANTICS §3.1, retry and hook expressions).
+//! Evaluation of Argo's expr-lang expressions: `{{= ... }}` tags, `retryStrategy.expression`,
+//! DAG/steps output `valueFrom.expression` and lifecycle-hook `expression`s (ARGO-SEMANTICS §3.1).
 //!
-//! Argo evaluates `{{= expr }}` tags, `retryStrategy.expression`, DAG/steps output
-//! `valueFrom.expression` and lifecycle-hook `expression`s with
-//! [expr-lang](https://github.com/expr-lang/expr), over the workflow variables as a nested map.
-//! The local engine cannot embed Go, so this module implements the subset of the language that
-//! workflows use, with expr-lang's grammar, precedence and typing rules:
+//! Argo evaluates them with [expr-lang](https://github.com/expr-lang/expr) over the workflow
+//! variables as a nested map. The local engine cannot embed Go, so this module implements the
+//! subset of expr-lang that workflows use, with its grammar, precedence and typing rules:
 //!
-//! - **Literals**: integers (decimal, `0x`/`0o`/`0b`, `_` separators; kept as `i64`), floats,
-//!   `'single'`/`"double"`-quoted strings with backslash escapes, `` `raw` `` strings, `true`,
-//!   `false`, `nil`, arrays `[1, 'a']` and maps `{a: 1, 'b': 2, 3: 'x', ('k' + 'ey'): true}`.
-//! - **Variables**: the top-level keys of the environment, `a.b`, `a?.b`, `a['b-c']`, `a[0]`,
-//!   `a[-1]` (from the end), slices `a[1:3]`. Indexing a string gives a character (Unicode
-//!   scalar, not a byte). A missing key, an unknown variable and any access on `nil` give `nil`
-//!   (Argo relies on `tasks.t.outputs.result ?? 'x'` for skipped tasks); a member of a string,
-//!   number, bool or array is an error.
-//! - **Operators**, loosest first: `|` (pipe: `x | f(y)` is `f(x, y)`), the ternary `c ? a : b`,
-//!   `||`/`or`, `&&`/`and`, comparisons (`==` `!=` `<` `>` `<=` `>=` `in` `matches` `contains`
-//!   `startsWith` `endsWith`, the last five negatable as `not in` ...; chains like `a < b < c`
-//!   mean `a < b && b < c`), `..` (integer range), `+` `-`, `*` `/` `%`, `**`/`^` (power, right
-//!   associative), `??` (nil-coalescing, which binds tighter than any other binary operator and
-//!   cannot be mixed with them without parentheses), then member/index/call. As in expr-lang,
-//!   unary `!`/`not` takes an operand up to `*`-level operators (`!a == b` is `(!a) == b`) and
-//!   unary `-`/`+` one up to `**` (`-2 ** 2` is `-4`).
-//! - **Typing**: `+` concatenates two strings or adds numbers (int + int stays an int, overflow is
-//!   an error), `/` and `**` always give floats, `%` needs ints. `==` compares ints and floats
-//!   numerically and arrays/maps structurally; values of different types are unequal. Ordering
-//!   needs two numbers or two strings. `&&`, `||`, `!` and the ternary need booleans (`&&`/`||`
-//!   short-circuit). `in` tests array membership or map-key presence (`x in nil` is false).
-//!   `matches` uses the `regex` crate (RE2 syntax, like Go's `regexp`).
-//! - **Functions**: Argo's `asInt`, `asFloat`, `string`, `toJson`, `jsonpath(json, path)` (path:
-//!   `$`, `.key`, `.*`, `['key']`, `[n]`, `[*]`); expr-lang's `int`, `float`, `len`, `lower`,
-//!   `upper`, `trim`, `trimPrefix`, `trimSuffix`, `hasPrefix`, `hasSuffix`, `replace`, `repeat`,
-//!   `split`, `join`, `abs`, `ceil`, `floor`, `round`, `min`, `max`, `sum`, `mean`, `first`,
-//!   `last`, `keys`, `values`, `reverse`, `type`, `fromJSON`; and the sprig functions listed in
-//!   [`SPRIG_FUNCTIONS`] as `sprig.name(...)`, with sprig's argument order (subject last) and
-//!   lenient conversions (`sprig.atoi('x')` is 0).
+//! - literals: integers (kept as `i64`; `_` separators), floats, `'…'`/`"…"` strings with
+//!   backslash escapes, `` `raw` `` strings, `true`, `false`, `nil`, arrays `[1, 'a']` and maps
+//!   `{a: 1, 'b-c': 2, 3: 'x', ('k' + 'ey'): nil}`;
+//! - variables are the environment's top-level keys; `a.b`, `a?.b`, `a['b-c']`, `a[0]`, `a[-1]`
+//!   (from the end); indexing a string gives a character. A missing key, an
+//!   unknown variable and any access on `nil` give `nil` (Argo relies on
+//!   `tasks.t.outputs.result ?? 'x'` for skipped tasks); a member of a non-map is an error;
+//! - operators, loosest first: the ternary `c ? a : b`; `||`/`or`; `&&`/`and`; `==` `!=` `<` `>`
+//!   `<=` `>=` `in` `matches` `contains` `startsWith` `endsWith` (the last five negatable, as in
+//!   `not in`); `+` `-`; `*` `/` `%`; `**`/`^` (right-associative); `??`, which binds tightest
+//!   and cannot be mixed with other binary operators without parentheses; then `.`, `[]` and
+//!   calls. As in expr-lang, unary `!`/`not` takes an operand up to `*`-level operators
+//!   (`!a == b` is `(!a) == b`) and unary `-`/`+` one up to `**` (`-2 ** 2` is `-4`);
+//! - typing: `+` concatenates two strings or adds numbers (int + int stays an int; overflow is
+//!   an error), `/` and `**` give floats, `%` needs ints; `==` compares ints with floats
+//!   numerically and arrays/maps structurally, values of different types are unequal; ordering
+//!   needs two numbers or two strings; `&&`, `||` (short-circuit), `!` and `?:` need booleans;
+//!   `in` tests array membership or map keys (`x in nil` is false); `matches` uses the `regex`
+//!   crate (RE2 syntax, like Go's `regexp`);
+//! - functions: Argo's `asInt`, `asFloat`, `string`, `toJson` and `jsonpath(json, path)` (paths
+//!   made of `$`, `.key`, `.*`, `['key']`, `[n]`, `[*]`), the expr-lang builtins in [`FUNCTIONS`]
+//!   and the sprig functions in [`SPRIG_FUNCTIONS`], called as `sprig.name(...)` with sprig's
+//!   argument order (subject last: `sprig.replace(old, new, s)`) and lenient conversions
+//!   (`sprig.atoi('x')` is 0). String lengths and indexes count characters.
 //!
-//! Not supported, with a clear error: closures and predicates (`filter`, `map`, `all`, `#`, ...),
-//! `let`, method calls other than `sprig.*`, the Elvis operator `?:`, and functions not listed
-//! above (date, crypto and base64 helpers among them). Length of strings counts characters.
-//! Nesting deeper than [`MAX_DEPTH`] is rejected, so no input can overflow the stack.
+//! Not supported, each rejected with an error: closures (`filter`, `map`, `all`, `#`, ...), the
+//! pipe `|`, ranges `..`, slices `a[1:3]`, `let`, hexadecimal literals, chained comparisons
+//! (`a < b < c` is `(a < b) < c`), method calls other than `sprig.*` and unlisted functions
+//! (dates, crypto, base64, ...). Trees deeper than [`MAX_DEPTH`] are rejected, so no input can
+//! overflow the stack.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -48,62 +43,78 @@ use std::fmt::Write as _;
 use regex::Regex;
 use serde_json::{Map, Number, Value};
 
-/// Deepest expression tree (and deepest parser recursion) accepted.
-pub const MAX_DEPTH: usize = 256;
-/// Largest string (bytes) or array (elements) that `repeat` or `..` may build.
-const MAX_BUILT: usize = 1 << 20;
+/// Deepest expression tree (and parser recursion) accepted. Real expressions nest a few
+/// levels; the parser needs up to about 7 KiB of stack per level in debug builds (2 KiB
+/// optimized), so 128 levels stay under 1 MiB, well within a 2 MiB thread stack.
+pub const MAX_DEPTH: usize = 128;
 
-/// The functions callable by name.
-pub const FUNCTIONS: &[&str] = &[
-    "asInt", "asFloat", "string", "int", "float", "toJson", "fromJSON", "jsonpath", "len", "lower",
-    "upper", "trim", "trimPrefix", "trimSuffix", "hasPrefix", "hasSuffix", "replace", "repeat",
-    "split", "join", "abs", "ceil", "floor", "round", "min", "max", "sum", "mean", "first", "last",
-    "keys", "values", "reverse", "type",
-];
-/// The functions callable as `sprig.<name>(...)`.
-pub const SPRIG_FUNCTIONS: &[&str] = &[
-    "upper", "lower", "trim", "trimAll", "trimPrefix", "trimSuffix", "replace", "contains",
-    "hasPrefix", "hasSuffix", "default", "empty", "coalesce", "ternary", "toString", "atoi", "int",
-    "int64", "float64", "add", "add1", "sub", "mul", "div", "mod", "max", "min", "addf", "subf",
-    "mulf", "divf", "quote", "squote", "cat", "join", "splitList", "repeat", "substr", "trunc",
-    "list", "first", "last", "toJson", "fromJson", "regexMatch", "regexReplaceAll",
-];
-/// expr-lang builtins that take a predicate (closure) argument.
-const CLOSURE_FUNCTIONS: &[&str] = &[
-    "all", "none", "any", "one", "filter", "map", "count", "find", "findIndex", "findLast",
-    "findLastIndex", "groupBy", "sortBy", "reduce",
-];
+/// The functions callable by name (space-separated).
+pub const FUNCTIONS: &str = "asInt asFloat string toJson jsonpath int float len lower upper \
+    trim trimPrefix trimSuffix hasPrefix hasSuffix replace split join abs min max first last keys \
+    values";
+/// The functions callable as `sprig.<name>(...)` (space-separated).
+pub const SPRIG_FUNCTIONS: &str = "upper lower trim trimAll trimPrefix trimSuffix replace \
+    contains hasPrefix hasSuffix default empty coalesce ternary toString atoi int int64 float64 \
+    add add1 sub mul div mod max min quote squote join splitList list first last toJson \
+    fromJson regexMatch regexReplaceAll";
+/// expr-lang builtins whose argument is a closure.
+const CLOSURE_FUNCTIONS: &str = "all none any one filter map count find findIndex findLast \
+    findLastIndex groupBy sortBy reduce";
+/// Binary operators spelled as words (all comparisons, all negatable with `not`).
+const WORD_OPERATORS: [&str; 5] = ["in", "matches", "contains", "startsWith", "endsWith"];
 
 static NULL: Value = Value::Null;
 
-/// Why an expression could not be evaluated. Positions are byte offsets into `expr`.
+/// Why an expression could not be evaluated; `pos` is a byte offset into `expr`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExprError {
-    /// The text is not a valid expression (bad character, token, literal or escape).
+    /// Not a valid expression (bad character, token, number or escape sequence).
     #[error("{message} at {pos} in '{expr}'")]
-    Syntax { message: String, pos: usize, expr: String },
-    /// A call to a function this evaluator does not provide.
+    Syntax {
+        message: String,
+        pos: usize,
+        expr: String,
+    },
+    /// A call of a function this evaluator does not provide.
     #[error("unknown function '{name}' at {pos} in '{expr}'")]
-    UnknownFunction { name: String, pos: usize, expr: String },
-    /// A closure/predicate construct (`filter(xs, {# > 1})`, ...).
+    UnknownFunction {
+        name: String,
+        pos: usize,
+        expr: String,
+    },
+    /// A closure or predicate (`filter(xs, {# > 1})`, ...).
     #[error("closures are not supported by the local engine: '{expr}' ('{construct}' at {pos})")]
-    Closure { construct: String, pos: usize, expr: String },
+    Closure {
+        construct: String,
+        pos: usize,
+        expr: String,
+    },
     /// Nesting deeper than [`MAX_DEPTH`].
-    #[error("expression is nested too deeply (more than {limit} levels) at {pos} in '{expr}'")]
-    TooDeep { limit: usize, pos: usize, expr: String },
-    /// A run-time error: wrong types, bad function argument, index out of range, ...
+    #[error("expression nested more than {limit} levels deep at {pos} in '{expr}'")]
+    TooDeep {
+        limit: usize,
+        pos: usize,
+        expr: String,
+    },
+    /// A run-time error: wrong operand types, bad function argument, index out of range, ...
     #[error("{message} at {pos} in '{expr}'")]
-    Eval { message: String, pos: usize, expr: String },
-    /// [`evaluate_bool`] got a value that is not a boolean.
+    Eval {
+        message: String,
+        pos: usize,
+        expr: String,
+    },
+    /// [`evaluate_bool`] got something other than a boolean.
     #[error("expected a boolean, got {type_name} in '{expr}'")]
-    NotBool { type_name: &'static str, expr: String },
+    NotBool {
+        type_name: &'static str,
+        expr: String,
+    },
 }
 
 /// Evaluate `expr` against `env` (a JSON object whose keys are the top-level variables).
 pub fn evaluate(expr: &str, env: &Value) -> Result<Value, ExprError> {
     let ast = parse(expr)?;
-    let evaluator = Evaluator { env, src: expr };
-    evaluator.eval(&ast).map(Cow::into_owned)
+    Evaluator { env, src: expr }.eval(&ast).map(Cow::into_owned)
 }
 
 /// Evaluate and require a boolean (for retry and hook expressions).
@@ -126,13 +137,24 @@ pub fn validate(expr: &str) -> Result<(), ExprError> {
 /// inserted as is, a bool as `true`/`false`, a number as Go prints it (`3`, `0.93`, `1e+06`).
 /// Deliberate differences: `nil` gives `""` (Argo fails the node with `failed to evaluate
 /// expression`; callers wanting that must check for `Value::Null` first), and arrays and maps
-/// give compact JSON in [`toJson`'s encoding](self) (sorted keys, HTML-safe escapes) instead of
-/// Go's `[a b]` / `map[k:v]`.
+/// give compact JSON in the encoding of `toJson` (Go's `json.Marshal`: sorted keys, `<>&`
+/// escaped) instead of Go's `[a b]` and `map[k:v]`.
 pub fn to_text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         other => go_string(other),
+    }
+}
+
+fn listed(list: &str, name: &str) -> bool {
+    list.split_whitespace().any(|f| f == name)
+}
+
+fn is_known_function(name: &str) -> bool {
+    match name.strip_prefix("sprig.") {
+        Some(f) => listed(SPRIG_FUNCTIONS, f),
+        None => listed(FUNCTIONS, name),
     }
 }
 
@@ -156,16 +178,14 @@ struct Token {
     end: usize,
 }
 
-/// Punctuation, longest first so that `??` wins over `?`.
-const PUNCTS: &[&str] = &[
-    "?.", "??", "..", "==", "!=", "<=", ">=", "&&", "||", "**", "?", ":", ".", ",", "(", ")", "[",
-    "]", "{", "}", "<", ">", "!", "+", "-", "*", "/", "%", "^", "|", "#",
+/// Punctuation, two-character tokens first.
+const PUNCTS: [&str; 29] = [
+    "?.", "??", "==", "!=", "<=", ">=", "&&", "||", "**", "?", ":", ".", ",", "(", ")", "[", "]",
+    "{", "}", "<", ">", "!", "+", "-", "*", "/", "%", "^", "#",
 ];
 
-/// A message and the byte offset it refers to.
-type Located<T> = Result<T, (String, usize)>;
-
-fn tokenize(src: &str) -> Located<Vec<Token>> {
+/// The tokens of `src`, or a message and the byte offset it refers to.
+fn tokenize(src: &str) -> Result<Vec<Token>, (String, usize)> {
     let mut tokens = Vec::new();
     let mut pos = 0;
     while let Some(rest) = src.get(pos..) {
@@ -174,79 +194,71 @@ fn tokenize(src: &str) -> Located<Vec<Token>> {
             pos += c.len_utf8();
             continue;
         }
-        let (tok, end) = if c.is_ascii_digit() {
-            lex_number(rest, pos)?
+        let (tok, len) = if c.is_ascii_digit() {
+            lex_number(rest).map_err(|message| (message, pos))?
         } else if matches!(c, '\'' | '"' | '`') {
-            let (s, end) = lex_string(rest, pos, c)?;
-            (Tok::Str(s), end)
+            lex_string(rest, c).map_err(|(message, at)| (message, pos + at))?
         } else if c.is_alphabetic() || c == '_' || c == '$' {
-            let len = rest
-                .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$'))
-                .unwrap_or(rest.len());
-            (Tok::Ident(rest.get(..len).unwrap_or_default().to_owned()), pos + len)
+            let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+            let len = rest.find(|c| !word(c)).unwrap_or(rest.len());
+            (Tok::Ident(rest[..len].to_owned()), len)
         } else if let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) {
-            (Tok::Punct(p), pos + p.len())
+            (Tok::Punct(p), p.len())
         } else {
             return Err((format!("unexpected character '{c}'"), pos));
         };
-        tokens.push(Token { tok, start: pos, end });
-        pos = end;
+        tokens.push(Token {
+            tok,
+            start: pos,
+            end: pos + len,
+        });
+        pos += len;
     }
     Ok(tokens)
 }
 
-/// Lex the number at the start of `rest` (which begins at byte `start` of the source).
-fn lex_number(rest: &str, start: usize) -> Located<(Tok, usize)> {
+/// The number at the start of `rest` and its length.
+fn lex_number(rest: &str) -> Result<(Tok, usize), String> {
     let b = rest.as_bytes();
-    let scan = |mut i: usize, ok: fn(&u8) -> bool| {
-        while b.get(i).is_some_and(|c| ok(c) || *c == b'_') {
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b'_') {
             i += 1;
         }
         i
     };
-    let invalid = |len: usize| (format!("invalid number '{}'", rest.get(..len).unwrap_or(rest)), start);
-    let radix = match (b.first(), b.get(1)) {
-        (Some(b'0'), Some(b'x' | b'X')) => 16,
-        (Some(b'0'), Some(b'o' | b'O')) => 8,
-        (Some(b'0'), Some(b'b' | b'B')) => 2,
-        _ => 10,
-    };
-    if radix != 10 {
-        let end = scan(2, u8::is_ascii_alphanumeric);
-        let digits: String = rest.get(2..end).unwrap_or_default().replace('_', "");
-        return i64::from_str_radix(&digits, radix)
-            .map(|n| (Tok::Int(n), start + end))
-            .map_err(|_| invalid(end));
-    }
-    let mut end = scan(0, u8::is_ascii_digit);
-    let mut is_float = false;
+    let (mut end, mut float) = (digits(0), false);
     if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
-        is_float = true;
-        end = scan(end + 1, u8::is_ascii_digit);
+        (end, float) = (digits(end + 1), true);
     }
     if matches!(b.get(end), Some(b'e' | b'E')) {
-        let digits_at = end + 1 + usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
-        if b.get(digits_at).is_some_and(u8::is_ascii_digit) {
-            is_float = true;
-            end = scan(digits_at, u8::is_ascii_digit);
+        let at = end + 1 + usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        if b.get(at).is_some_and(u8::is_ascii_digit) {
+            (end, float) = (digits(at), true);
         }
     }
-    let text = rest.get(..end).unwrap_or_default().replace('_', "");
-    let tok = if is_float {
-        text.parse::<f64>().ok().filter(|f| f.is_finite()).map(Tok::Float)
+    let text = &rest[..end];
+    let clean = text.replace('_', "");
+    let tok = if float {
+        clean
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Tok::Float)
     } else {
-        text.parse::<i64>().ok().map(Tok::Int)
+        clean.parse().ok().map(Tok::Int)
     };
-    tok.map(|t| (t, start + end)).ok_or_else(|| invalid(end))
+    tok.map(|t| (t, end))
+        .ok_or_else(|| format!("invalid number '{text}'"))
 }
 
-/// Lex the string literal opening with `quote` at the start of `rest` (byte `start`).
-fn lex_string(rest: &str, start: usize, quote: char) -> Located<(String, usize)> {
+/// The string literal opened by `quote` at the start of `rest` and its length; errors carry
+/// an offset into `rest`.
+fn lex_string(rest: &str, quote: char) -> Result<(Tok, usize), (String, usize)> {
     let mut out = String::new();
-    let mut chars = rest.char_indices().skip(1).map(|(i, c)| (start + i, c));
+    let mut chars = rest.char_indices().skip(1);
     while let Some((at, c)) = chars.next() {
         if c == quote {
-            return Ok((out, at + 1));
+            return Ok((Tok::Str(out), at + 1));
         }
         if c != '\\' || quote == '`' {
             out.push(c);
@@ -257,30 +269,20 @@ fn lex_string(rest: &str, start: usize, quote: char) -> Located<(String, usize)>
             'n' => Some('\n'),
             't' => Some('\t'),
             'r' => Some('\r'),
-            'a' => Some('\x07'),
-            'b' => Some('\x08'),
-            'f' => Some('\x0c'),
-            'v' => Some('\x0b'),
             '\\' | '\'' | '"' | '`' => Some(e),
-            'x' => read_code(&mut chars, 0, 2, 16),
-            'u' => read_code(&mut chars, 0, 4, 16),
-            'U' => read_code(&mut chars, 0, 8, 16),
-            '0'..='7' => read_code(&mut chars, e.to_digit(8).unwrap_or(0), 2, 8),
+            'x' => hex_escape(&mut chars, 2),
+            'u' => hex_escape(&mut chars, 4),
             _ => None,
         };
-        match decoded {
-            Some(ch) => out.push(ch),
-            None => return Err((format!("invalid escape sequence '\\{e}'"), at)),
-        }
+        out.push(decoded.ok_or_else(|| (format!("invalid escape sequence '\\{e}'"), at))?);
     }
-    Err(("unterminated string".to_owned(), start))
+    Err(("unterminated string".to_owned(), 0))
 }
 
-fn read_code(chars: &mut impl Iterator<Item = (usize, char)>, first: u32, n: usize, radix: u32) -> Option<char> {
-    let mut code = first;
-    for _ in 0..n {
-        let digit = chars.next()?.1.to_digit(radix)?;
-        code = code.checked_mul(radix)?.checked_add(digit)?;
+fn hex_escape(chars: &mut impl Iterator<Item = (usize, char)>, digits: usize) -> Option<char> {
+    let mut code = 0;
+    for _ in 0..digits {
+        code = code * 16 + chars.next()?.1.to_digit(16)?;
     }
     char::from_u32(code)
 }
@@ -288,16 +290,16 @@ fn read_code(chars: &mut impl Iterator<Item = (usize, char)>, first: u32, n: usi
 // ---------------------------------------------------------------------------------------------
 // Syntax tree and parser
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Node {
-    /// Byte offset of the token that names the node (operator, literal, `[`, ...).
+    /// Byte offset of the token naming the node (operator, literal, `[`, function name, ...).
     pos: usize,
     /// Height of the subtree, checked against [`MAX_DEPTH`] when the node is built.
     depth: usize,
     kind: Kind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Kind {
     Lit(Value),
     Ident(String),
@@ -305,130 +307,56 @@ enum Kind {
     Map(Vec<(Node, Node)>),
     Member(Box<Node>, String),
     Index(Box<Node>, Box<Node>),
-    Slice(Box<Node>, Option<Box<Node>>, Option<Box<Node>>),
     Call(String, Vec<Node>),
-    Unary(UnOp, Box<Node>),
-    Binary(BinOp, Box<Node>, Box<Node>),
+    Unary(char, Box<Node>),
+    Binary(&'static str, Box<Node>, Box<Node>),
     Cond(Box<Node>, Box<Node>, Box<Node>),
-}
-
-fn max_depth<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> usize {
-    nodes.into_iter().map(|n| n.depth).max().unwrap_or(0)
 }
 
 impl Kind {
     fn child_depth(&self) -> usize {
-        match self {
-            Kind::Lit(_) | Kind::Ident(_) => 0,
-            Kind::Array(items) | Kind::Call(_, items) => max_depth(items),
-            Kind::Map(pairs) => max_depth(pairs.iter().flat_map(|(k, v)| [k, v])),
-            Kind::Member(a, _) | Kind::Unary(_, a) => a.depth,
-            Kind::Index(a, b) | Kind::Binary(_, a, b) => a.depth.max(b.depth),
-            Kind::Slice(a, b, c) => max_depth([Some(a), b.as_ref(), c.as_ref()].into_iter().flatten().map(|n| &**n)),
-            Kind::Cond(a, b, c) => max_depth([&**a, &**b, &**c]),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UnOp {
-    Not,
-    Neg,
-    Plus,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BinOp {
-    Pipe,
-    Or,
-    And,
-    Eq,
-    Ne,
-    Lt,
-    Gt,
-    Le,
-    Ge,
-    In,
-    Matches,
-    Contains,
-    StartsWith,
-    EndsWith,
-    Range,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-    Pow,
-    Coalesce,
-}
-
-impl BinOp {
-    const ALL: [(BinOp, &'static str); 22] = [
-        (BinOp::Pipe, "|"),
-        (BinOp::Or, "||"),
-        (BinOp::And, "&&"),
-        (BinOp::Eq, "=="),
-        (BinOp::Ne, "!="),
-        (BinOp::Lt, "<"),
-        (BinOp::Gt, ">"),
-        (BinOp::Le, "<="),
-        (BinOp::Ge, ">="),
-        (BinOp::In, "in"),
-        (BinOp::Matches, "matches"),
-        (BinOp::Contains, "contains"),
-        (BinOp::StartsWith, "startsWith"),
-        (BinOp::EndsWith, "endsWith"),
-        (BinOp::Range, ".."),
-        (BinOp::Add, "+"),
-        (BinOp::Sub, "-"),
-        (BinOp::Mul, "*"),
-        (BinOp::Div, "/"),
-        (BinOp::Mod, "%"),
-        (BinOp::Pow, "**"),
-        (BinOp::Coalesce, "??"),
-    ];
-
-    fn from_tok(tok: &Tok) -> Option<BinOp> {
-        let text = match tok {
-            Tok::Punct(p) => *p,
-            Tok::Ident(word) => match word.as_str() {
-                "or" => "||",
-                "and" => "&&",
-                other => other,
-            },
-            _ => return None,
+        let max = |nodes: &mut dyn Iterator<Item = &Node>| nodes.map(|n| n.depth).max();
+        let depth = match self {
+            Kind::Lit(_) | Kind::Ident(_) => None,
+            Kind::Array(items) | Kind::Call(_, items) => max(&mut items.iter()),
+            Kind::Map(pairs) => max(&mut pairs.iter().flat_map(|(k, v)| [k, v])),
+            Kind::Member(a, _) | Kind::Unary(_, a) => Some(a.depth),
+            Kind::Index(a, b) | Kind::Binary(_, a, b) => Some(a.depth.max(b.depth)),
+            Kind::Cond(a, b, c) => Some(a.depth.max(b.depth).max(c.depth)),
         };
-        let text = if text == "^" { "**" } else { text };
-        Self::ALL.iter().find(|(_, s)| *s == text).map(|(op, _)| *op)
+        depth.unwrap_or(0)
     }
+}
 
-    fn symbol(self) -> &'static str {
-        Self::ALL.iter().find(|(op, _)| *op == self).map_or("?", |(_, s)| s)
-    }
+/// A binary operator (canonical spelling), its precedence, whether it is negated (`not in`)
+/// and how many tokens it spans.
+type BinaryOp = (&'static str, u16, bool, usize);
 
-    /// expr-lang's precedence and whether the operator is right-associative.
-    fn precedence(self) -> (u8, bool) {
-        match self {
-            BinOp::Pipe => (0, false),
-            BinOp::Or => (10, false),
-            BinOp::And => (15, false),
-            BinOp::Range => (25, false),
-            BinOp::Add | BinOp::Sub => (30, false),
-            BinOp::Mul | BinOp::Div | BinOp::Mod => (60, false),
-            BinOp::Pow => (100, true),
-            BinOp::Coalesce => (250, false),
-            _ => (20, false),
-        }
+/// expr-lang's precedence of binary operators; `**` is the only right-associative one.
+fn precedence(op: &str) -> Option<u16> {
+    match op {
+        "||" => Some(10),
+        "&&" => Some(15),
+        "==" | "!=" | "<" | ">" | "<=" | ">=" => Some(20),
+        _ if WORD_OPERATORS.contains(&op) => Some(20),
+        "+" | "-" => Some(30),
+        "*" | "/" | "%" => Some(60),
+        "**" => Some(100),
+        "??" => Some(500),
+        _ => None,
     }
+}
 
-    fn is_comparison(self) -> bool {
-        self.precedence().0 == 20
-    }
-
-    fn negatable(self) -> bool {
-        matches!(self, BinOp::In | BinOp::Matches | BinOp::Contains | BinOp::StartsWith | BinOp::EndsWith)
-    }
+fn binary_op(tok: &Tok) -> Option<(&'static str, u16)> {
+    let op = match tok {
+        Tok::Punct("^") => "**",
+        Tok::Punct(p) => *p,
+        Tok::Ident(w) if w == "or" => "||",
+        Tok::Ident(w) if w == "and" => "&&",
+        Tok::Ident(w) => *WORD_OPERATORS.iter().find(|op| **op == w.as_str())?,
+        _ => return None,
+    };
+    precedence(op).map(|prec| (op, prec))
 }
 
 type PResult<T> = Result<T, ExprError>;
@@ -439,8 +367,18 @@ fn parse(src: &str) -> PResult<Node> {
         pos,
         expr: src.to_owned(),
     })?;
-    let eof = Token { tok: Tok::Eof, start: src.len(), end: src.len() };
-    let mut parser = Parser { src, toks, pos: 0, depth: 0, eof };
+    let eof = Token {
+        tok: Tok::Eof,
+        start: src.len(),
+        end: src.len(),
+    };
+    let mut parser = Parser {
+        src,
+        toks,
+        pos: 0,
+        depth: 0,
+        eof,
+    };
     let node = parser.expr(0)?;
     match parser.peek().tok {
         Tok::Eof => Ok(node),
@@ -448,6 +386,9 @@ fn parse(src: &str) -> PResult<Node> {
     }
 }
 
+/// A recursive-descent (precedence-climbing) parser. The functions on the recursive path are
+/// kept small, cold work being in helpers, because their frames times [`MAX_DEPTH`] bound the
+/// stack this module needs.
 struct Parser<'s> {
     src: &'s str,
     toks: Vec<Token>,
@@ -472,44 +413,68 @@ impl Parser<'_> {
 
     fn eat(&mut self, punct: &str) -> bool {
         let found = self.is(punct);
-        if found {
-            self.pos += 1;
-        }
+        self.pos += usize::from(found);
         found
     }
 
     fn expect(&mut self, punct: &str) -> PResult<()> {
-        if self.eat(punct) { Ok(()) } else { Err(self.unexpected(self.pos)) }
+        if self.eat(punct) {
+            Ok(())
+        } else {
+            Err(self.unexpected(self.pos))
+        }
     }
 
-    fn syntax(&self, message: String, pos: usize) -> ExprError {
-        ExprError::Syntax { message, pos, expr: self.src.to_owned() }
+    fn syntax(&self, message: impl Into<String>, pos: usize) -> ExprError {
+        ExprError::Syntax {
+            message: message.into(),
+            pos,
+            expr: self.src.to_owned(),
+        }
     }
 
-    /// "unexpected token" error for the token at `index`.
+    /// An error for the unexpected token at `index`.
     fn unexpected(&self, index: usize) -> ExprError {
         let t = self.token(index);
-        let message = match t.tok {
-            Tok::Eof => "unexpected end of expression".to_owned(),
-            _ => format!("unexpected token '{}'", self.src.get(t.start..t.end).unwrap_or_default()),
-        };
-        self.syntax(message, t.start)
+        match t.tok {
+            Tok::Eof => self.syntax("unexpected end of expression", t.start),
+            _ => self.syntax(
+                format!("unexpected token '{}'", &self.src[t.start..t.end]),
+                t.start,
+            ),
+        }
+    }
+
+    fn closure(&self, construct: String, pos: usize) -> ExprError {
+        ExprError::Closure {
+            construct,
+            pos,
+            expr: self.src.to_owned(),
+        }
     }
 
     fn node(&self, pos: usize, kind: Kind) -> PResult<Node> {
         let depth = kind.child_depth() + 1;
         if depth > MAX_DEPTH {
-            return Err(ExprError::TooDeep { limit: MAX_DEPTH, pos, expr: self.src.to_owned() });
+            return Err(ExprError::TooDeep {
+                limit: MAX_DEPTH,
+                pos,
+                expr: self.src.to_owned(),
+            });
         }
         Ok(Node { pos, depth, kind })
     }
 
     /// Parse an expression whose binary operators bind at least as tightly as `min`.
-    fn expr(&mut self, min: u8) -> PResult<Node> {
+    fn expr(&mut self, min: u16) -> PResult<Node> {
         self.depth += 1;
         let result = if self.depth > MAX_DEPTH {
             let pos = self.peek().start;
-            Err(ExprError::TooDeep { limit: MAX_DEPTH, pos, expr: self.src.to_owned() })
+            Err(ExprError::TooDeep {
+                limit: MAX_DEPTH,
+                pos,
+                expr: self.src.to_owned(),
+            })
         } else {
             self.binary(min)
         };
@@ -517,157 +482,148 @@ impl Parser<'_> {
         result
     }
 
-    fn binary(&mut self, min: u8) -> PResult<Node> {
+    fn binary(&mut self, min: u16) -> PResult<Node> {
         let mut left = self.unary()?;
         let mut after_coalesce = false;
-        while let Some((op, negate, width)) = self.peek_binary()? {
-            let (prec, right_assoc) = op.precedence();
-            if prec < min {
+        while let Some(op) = self.peek_binary()? {
+            if op.1 < min {
                 break;
             }
-            let pos = self.peek().start;
-            if after_coalesce && op != BinOp::Coalesce {
-                let message = format!(
-                    "operator '{}' and coalesce expressions (??) cannot be mixed; wrap either in parentheses",
-                    op.symbol()
-                );
-                return Err(self.syntax(message, pos));
+            if after_coalesce && op.0 != "??" {
+                return Err(self.mixed_coalesce(op.0));
             }
-            self.pos += width;
-            left = if op == BinOp::Pipe {
-                self.pipe(left)?
-            } else if op.is_comparison() {
-                self.comparison(left, op, negate, pos)?
-            } else {
-                let right = self.expr(if right_assoc { prec } else { prec + 1 })?;
-                self.node(pos, Kind::Binary(op, Box::new(left), Box::new(right)))?
-            };
-            after_coalesce = op == BinOp::Coalesce;
+            left = self.infix(left, op)?;
+            after_coalesce = op.0 == "??";
         }
         if min == 0 && self.is("?") {
-            let pos = self.peek().start;
-            self.pos += 1;
-            let then = self.expr(0)?;
-            self.expect(":")?;
-            let otherwise = self.expr(0)?;
-            left = self.node(pos, Kind::Cond(Box::new(left), Box::new(then), Box::new(otherwise)))?;
+            left = self.ternary(left)?;
         }
         Ok(left)
     }
 
-    /// The binary operator at the cursor, whether it is negated (`not in`), and its token count.
-    fn peek_binary(&self) -> PResult<Option<(BinOp, bool, usize)>> {
-        if matches!(&self.peek().tok, Tok::Ident(w) if w == "not") {
-            return match BinOp::from_tok(&self.token(self.pos + 1).tok) {
-                Some(op) if op.negatable() => Ok(Some((op, true, 2))),
-                _ => Err(self.unexpected(self.pos + 1)),
-            };
-        }
-        Ok(BinOp::from_tok(&self.peek().tok).map(|op| (op, false, 1)))
+    fn mixed_coalesce(&self, op: &str) -> ExprError {
+        let message = format!(
+            "operator '{op}' and coalesce expressions (??) cannot be mixed; wrap either in parentheses"
+        );
+        self.syntax(message, self.peek().start)
     }
 
-    /// A comparison and any comparisons chained after it (`a < b < c`: `a < b && b < c`).
-    fn comparison(&mut self, mut left: Node, mut op: BinOp, mut negate: bool, mut pos: usize) -> PResult<Node> {
-        let mut root: Option<Node> = None;
-        loop {
-            let right = self.expr(21)?;
-            let next = self.peek_binary()?.filter(|(next, _, _)| next.is_comparison());
-            let carried = next.map(|_| right.clone());
-            let mut cmp = self.node(pos, Kind::Binary(op, Box::new(left), Box::new(right)))?;
-            if negate {
-                cmp = self.node(pos, Kind::Unary(UnOp::Not, Box::new(cmp)))?;
-            }
-            root = Some(match root {
-                None => cmp,
-                Some(r) => self.node(pos, Kind::Binary(BinOp::And, Box::new(r), Box::new(cmp)))?,
-            });
-            let (Some((next_op, next_negate, width)), Some(carried)) = (next, carried) else {
-                break;
-            };
-            pos = self.peek().start;
-            self.pos += width;
-            (left, op, negate) = (carried, next_op, next_negate);
+    /// The binary operator at the cursor, if any; `not` must start `not in` and the like.
+    fn peek_binary(&self) -> PResult<Option<BinaryOp>> {
+        if !matches!(&self.peek().tok, Tok::Ident(w) if w == "not") {
+            return Ok(binary_op(&self.peek().tok).map(|(op, prec)| (op, prec, false, 1)));
         }
-        root.ok_or_else(|| self.unexpected(self.pos))
+        match binary_op(&self.token(self.pos + 1).tok) {
+            Some((op, prec)) if WORD_OPERATORS.contains(&op) => Ok(Some((op, prec, true, 2))),
+            _ => Err(self.unexpected(self.pos + 1)),
+        }
     }
 
-    /// `x | f(args)`: a call of `f` with `x` as its first argument.
-    fn pipe(&mut self, left: Node) -> PResult<Node> {
-        let t = self.peek().clone();
-        let Tok::Ident(name) = t.tok else {
-            return Err(self.syntax("expected a function name after '|'".to_owned(), t.start));
-        };
+    /// `left <op> right`, the cursor being on the operator.
+    fn infix(&mut self, left: Node, (op, prec, negate, width): BinaryOp) -> PResult<Node> {
+        let pos = self.peek().start;
+        self.pos += width;
+        let right = self.expr(if op == "**" { prec } else { prec + 1 })?;
+        let node = self.node(pos, Kind::Binary(op, Box::new(left), Box::new(right)))?;
+        if negate {
+            self.node(pos, Kind::Unary('!', Box::new(node)))
+        } else {
+            Ok(node)
+        }
+    }
+
+    /// `cond ? then : otherwise`, the cursor being on `?`.
+    fn ternary(&mut self, cond: Node) -> PResult<Node> {
+        let pos = self.peek().start;
         self.pos += 1;
-        self.call(name, t.start, vec![left])
+        let then = self.expr(0)?;
+        self.expect(":")?;
+        let otherwise = self.expr(0)?;
+        self.node(
+            pos,
+            Kind::Cond(Box::new(cond), Box::new(then), Box::new(otherwise)),
+        )
     }
 
     fn unary(&mut self) -> PResult<Node> {
-        let start = self.peek().start;
-        let op = match &self.peek().tok {
-            Tok::Punct("!") => Some((UnOp::Not, 50)),
-            Tok::Ident(w) if w == "not" => Some((UnOp::Not, 50)),
-            Tok::Punct("-") => Some((UnOp::Neg, 90)),
-            Tok::Punct("+") => Some((UnOp::Plus, 90)),
-            _ => None,
-        };
-        let Some((op, prec)) = op else {
+        let Some((op, prec)) = self.peek_unary() else {
             let primary = self.primary()?;
             return self.postfix(primary);
         };
+        let pos = self.peek().start;
         self.pos += 1;
         let operand = self.expr(prec)?;
-        self.node(start, Kind::Unary(op, Box::new(operand)))
+        self.node(pos, Kind::Unary(op, Box::new(operand)))
+    }
+
+    /// The prefix operator at the cursor and the precedence its operand is parsed at.
+    fn peek_unary(&self) -> Option<(char, u16)> {
+        match &self.peek().tok {
+            Tok::Punct("!") => Some(('!', 50)),
+            Tok::Ident(w) if w == "not" => Some(('!', 50)),
+            Tok::Punct("-") => Some(('-', 90)),
+            Tok::Punct("+") => Some(('+', 90)),
+            _ => None,
+        }
     }
 
     fn primary(&mut self) -> PResult<Node> {
-        let t = self.peek().clone();
+        let pos = self.peek().start;
+        let tok = self.peek().tok.clone();
         self.pos += 1;
-        let kind = match t.tok {
-            Tok::Int(i) => Kind::Lit(Value::from(i)),
-            Tok::Float(f) => Kind::Lit(Number::from_f64(f).map_or(Value::Null, Value::Number)),
-            Tok::Str(s) => Kind::Lit(Value::String(s)),
-            Tok::Ident(name) => return self.identifier(name, t.start),
-            Tok::Punct("(") => {
-                let inner = self.expr(0)?;
-                self.expect(")")?;
-                return Ok(inner);
-            }
-            Tok::Punct("[") => Kind::Array(self.list("]")?),
-            Tok::Punct("{") => return self.map_literal(t.start),
-            Tok::Punct("#") => return Err(self.closure("#", t.start)),
-            _ => return Err(self.unexpected(self.pos - 1)),
-        };
-        self.node(t.start, kind)
+        match tok {
+            Tok::Ident(name) => self.identifier(name, pos),
+            Tok::Punct("(") => self.parenthesized(),
+            Tok::Punct("[") => self.array_literal(pos),
+            Tok::Punct("{") => self.map_literal(pos),
+            Tok::Punct("#") => Err(self.closure("#".to_owned(), pos)),
+            Tok::Int(i) => self.node(pos, Kind::Lit(Value::from(i))),
+            Tok::Float(f) => self.node(
+                pos,
+                Kind::Lit(Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ),
+            Tok::Str(s) => self.node(pos, Kind::Lit(Value::String(s))),
+            Tok::Punct(_) | Tok::Eof => Err(self.unexpected(self.pos - 1)),
+        }
+    }
+
+    fn parenthesized(&mut self) -> PResult<Node> {
+        let inner = self.expr(0)?;
+        self.expect(")")?;
+        Ok(inner)
+    }
+
+    fn array_literal(&mut self, pos: usize) -> PResult<Node> {
+        let items = self.list("]")?;
+        self.node(pos, Kind::Array(items))
     }
 
     fn identifier(&mut self, name: String, pos: usize) -> PResult<Node> {
         let kind = match name.as_str() {
-            "true" => Kind::Lit(Value::Bool(true)),
-            "false" => Kind::Lit(Value::Bool(false)),
+            "true" | "false" => Kind::Lit(Value::Bool(name == "true")),
             "nil" => Kind::Lit(Value::Null),
-            "and" | "or" | "not" | "in" | "matches" | "contains" | "startsWith" | "endsWith" | "let" => {
-                return Err(self.unexpected(self.pos - 1));
-            }
-            _ if self.is("(") => return self.call(name, pos, Vec::new()),
+            "and" | "or" | "not" | "let" => return Err(self.unexpected(self.pos - 1)),
+            w if WORD_OPERATORS.contains(&w) => return Err(self.unexpected(self.pos - 1)),
+            _ if self.is("(") => return self.call(name, pos),
             _ => Kind::Ident(name),
         };
         self.node(pos, kind)
     }
 
-    fn closure(&self, construct: &str, pos: usize) -> ExprError {
-        ExprError::Closure { construct: construct.to_owned(), pos, expr: self.src.to_owned() }
-    }
-
-    /// A call of `name` at the `(`; `args` holds a piped first argument, if any.
-    fn call(&mut self, name: String, pos: usize, mut args: Vec<Node>) -> PResult<Node> {
-        if CLOSURE_FUNCTIONS.contains(&name.as_str()) {
-            return Err(self.closure(&format!("{name}()"), pos));
+    /// A call of `name`, the cursor being on `(`.
+    fn call(&mut self, name: String, pos: usize) -> PResult<Node> {
+        if listed(CLOSURE_FUNCTIONS, &name) {
+            return Err(self.closure(format!("{name}()"), pos));
         }
         if !is_known_function(&name) {
-            return Err(ExprError::UnknownFunction { name, pos, expr: self.src.to_owned() });
+            return Err(ExprError::UnknownFunction {
+                name,
+                pos,
+                expr: self.src.to_owned(),
+            });
         }
         self.expect("(")?;
-        args.extend(self.list(")")?);
+        let args = self.list(")")?;
         self.node(pos, Kind::Call(name, args))
     }
 
@@ -695,85 +651,80 @@ impl Parser<'_> {
                     break;
                 }
             }
-            let t = self.peek().clone();
-            let key = match &t.tok {
-                Tok::Punct("(") => self.expr(0)?,
-                Tok::Str(s) | Tok::Ident(s) => self.key_node(s.clone(), t.start)?,
-                Tok::Int(_) | Tok::Float(_) => {
-                    self.key_node(self.src.get(t.start..t.end).unwrap_or_default().to_owned(), t.start)?
-                }
-                _ => {
-                    let message = "a map key must be a string, a number, an identifier or a parenthesized expression";
-                    return Err(self.syntax(message.to_owned(), t.start));
-                }
-            };
+            let key = self.map_key()?;
             self.expect(":")?;
             pairs.push((key, self.expr(0)?));
         }
         self.node(pos, Kind::Map(pairs))
     }
 
-    fn key_node(&mut self, key: String, pos: usize) -> PResult<Node> {
+    /// A map key: a name, a string, a number (as written) or a parenthesized expression.
+    fn map_key(&mut self) -> PResult<Node> {
+        let Token { tok, start, end } = self.peek().clone();
+        let key = match tok {
+            Tok::Punct("(") => return self.expr(0),
+            Tok::Str(s) | Tok::Ident(s) => s,
+            Tok::Int(_) | Tok::Float(_) => self.src[start..end].to_owned(),
+            _ => {
+                return Err(self.syntax(
+                    "a map key must be a name, a string, a number or (expr)",
+                    start,
+                ));
+            }
+        };
         self.pos += 1;
-        self.node(pos, Kind::Lit(Value::String(key)))
+        self.node(start, Kind::Lit(Value::String(key)))
     }
 
-    /// Member access, indexing, slicing and `sprig.f(...)` calls after `node`.
+    /// Member access, indexing and `sprig.f(...)` calls after `node`.
     fn postfix(&mut self, mut node: Node) -> PResult<Node> {
         loop {
-            let start = self.peek().start;
-            if self.is("?.") && matches!(self.token(self.pos + 1).tok, Tok::Punct("[")) {
-                self.pos += 1; // `a?.[k]` is `a[k]`: access on nil is nil anyway
+            let pos = self.peek().start;
+            if self.is("?.") && self.token(self.pos + 1).tok == Tok::Punct("[") {
+                self.pos += 1; // `a?.[k]` is `a[k]`: any access on nil gives nil anyway
             } else if self.eat(".") || self.eat("?.") {
-                let t = self.peek().clone();
-                let Tok::Ident(name) = t.tok else {
-                    return Err(self.syntax("expected a property name".to_owned(), t.start));
-                };
-                self.pos += 1;
-                node = if self.is("(") {
-                    let full = match &node.kind {
-                        Kind::Ident(base) => format!("{base}.{name}"),
-                        _ => format!(".{name}"),
-                    };
-                    self.call(full, node.pos, Vec::new())?
-                } else {
-                    self.node(t.start, Kind::Member(Box::new(node), name))?
-                };
+                node = self.member(node)?;
             } else if self.eat("[") {
-                node = self.index_or_slice(node, start)?;
+                node = self.index(node, pos)?;
             } else {
                 return Ok(node);
             }
         }
     }
 
-    fn index_or_slice(&mut self, node: Node, pos: usize) -> PResult<Node> {
-        let from = if self.is(":") { None } else { Some(self.expr(0)?) };
-        if self.eat(":") {
-            let to = if self.is("]") { None } else { Some(self.expr(0)?) };
-            self.expect("]")?;
-            return self.node(pos, Kind::Slice(Box::new(node), from.map(Box::new), to.map(Box::new)));
+    /// `node.name` or a `node.name(...)` call, the cursor being after the `.`.
+    fn member(&mut self, node: Node) -> PResult<Node> {
+        let Token {
+            tok: Tok::Ident(name),
+            start,
+            ..
+        } = self.peek().clone()
+        else {
+            return Err(self.syntax("expected a property name", self.peek().start));
+        };
+        self.pos += 1;
+        if !self.is("(") {
+            return self.node(start, Kind::Member(Box::new(node), name));
         }
-        self.expect("]")?;
-        match from {
-            Some(index) => self.node(pos, Kind::Index(Box::new(node), Box::new(index))),
-            None => Err(self.unexpected(self.pos)),
+        match &node.kind {
+            Kind::Ident(base) => self.call(format!("{base}.{name}"), node.pos),
+            _ => self.call(format!(".{name}"), start),
         }
     }
-}
 
-fn is_known_function(name: &str) -> bool {
-    match name.strip_prefix("sprig.") {
-        Some(f) => SPRIG_FUNCTIONS.contains(&f),
-        None => FUNCTIONS.contains(&name),
+    /// `node[index]`, the cursor being after the `[`.
+    fn index(&mut self, node: Node, pos: usize) -> PResult<Node> {
+        let index = self.expr(0)?;
+        self.expect("]")?;
+        self.node(pos, Kind::Index(Box::new(node), Box::new(index)))
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Evaluator
 
-/// Values borrowed from the environment where possible, so `tasks.t.outputs.result` does not
-/// copy `tasks`.
+/// Values borrowed from the environment where possible (`tasks.t.outputs.result` does not copy
+/// `tasks`).
 type EvalResult<'e> = Result<Cow<'e, Value>, ExprError>;
 
 struct Evaluator<'e, 's> {
@@ -782,83 +733,119 @@ struct Evaluator<'e, 's> {
 }
 
 impl<'e> Evaluator<'e, '_> {
-    fn fail(&self, pos: usize, message: String) -> ExprError {
-        ExprError::Eval { message, pos, expr: self.src.to_owned() }
+    fn fail(&self, pos: usize) -> impl Fn(String) -> ExprError + '_ {
+        move |message| ExprError::Eval {
+            message,
+            pos,
+            expr: self.src.to_owned(),
+        }
     }
 
+    /// A small dispatcher (each kind has its own function) to keep recursive frames small.
     fn eval(&self, node: &Node) -> EvalResult<'e> {
-        let at = |message: String| self.fail(node.pos, message);
+        let pos = node.pos;
         match &node.kind {
             Kind::Lit(v) => Ok(Cow::Owned(v.clone())),
             Kind::Ident(name) => Ok(Cow::Borrowed(self.env.get(name).unwrap_or(&NULL))),
-            Kind::Array(items) => Ok(Cow::Owned(Value::Array(self.eval_all(items)?))),
-            Kind::Map(pairs) => {
-                let mut map = Map::new();
-                for (k, v) in pairs {
-                    let key = match self.eval(k)?.into_owned() {
-                        Value::String(s) => s,
-                        other => go_string(&other),
-                    };
-                    map.insert(key, self.eval(v)?.into_owned());
-                }
-                Ok(Cow::Owned(Value::Object(map)))
-            }
-            Kind::Member(obj, name) => project(self.eval(obj)?, |v| member(v, name)).map_err(at),
-            Kind::Index(obj, key) => {
-                let obj = self.eval(obj)?;
-                let key = self.eval(key)?;
-                project(obj, |v| index(v, &key)).map_err(at)
-            }
-            Kind::Slice(obj, from, to) => {
-                let obj = self.eval(obj)?;
-                let bound = |n: &Option<Box<Node>>| match n {
-                    None => Ok(None),
-                    Some(n) => to_index(&*self.eval(n)?).map(Some).map_err(at),
-                };
-                slice(&obj, bound(from)?, bound(to)?).map(Cow::Owned).map_err(at)
-            }
-            Kind::Call(name, args) => call_function(name, &self.eval_all(args)?).map(Cow::Owned).map_err(at),
-            Kind::Unary(op, operand) => unary(*op, &*self.eval(operand)?).map(Cow::Owned).map_err(at),
-            Kind::Binary(op, l, r) => self.binary(*op, l, r, node.pos),
-            Kind::Cond(cond, then, otherwise) => match &*self.eval(cond)? {
-                Value::Bool(true) => self.eval(then),
-                Value::Bool(false) => self.eval(otherwise),
-                other => Err(at(format!("ternary condition must be a boolean, got {}", type_name(other)))),
-            },
+            Kind::Array(items) => self.eval_all(items).map(|v| Cow::Owned(Value::Array(v))),
+            Kind::Map(pairs) => self.eval_map(pairs),
+            Kind::Member(obj, name) => self.eval_member(obj, name, pos),
+            Kind::Index(obj, key) => self.eval_index(obj, key, pos),
+            Kind::Call(name, args) => self.eval_call(name, args, pos),
+            Kind::Unary(op, operand) => self.eval_unary(*op, operand, pos),
+            Kind::Binary(op @ ("&&" | "||"), l, r) => self.eval_logical(op, l, r, pos),
+            Kind::Binary("??", l, r) => self.eval_coalesce(l, r),
+            Kind::Binary(op, l, r) => self.eval_binary(op, l, r, pos),
+            Kind::Cond(cond, then, otherwise) => self.eval_cond(cond, then, otherwise),
         }
     }
 
     fn eval_all(&self, nodes: &[Node]) -> Result<Vec<Value>, ExprError> {
-        nodes.iter().map(|n| self.eval(n).map(Cow::into_owned)).collect()
+        nodes
+            .iter()
+            .map(|n| self.eval(n).map(Cow::into_owned))
+            .collect()
     }
 
-    fn binary(&self, op: BinOp, l: &Node, r: &Node, pos: usize) -> EvalResult<'e> {
-        match op {
-            BinOp::And | BinOp::Or => {
-                let decisive = op == BinOp::Or;
-                if self.boolean(op, l, pos)? == decisive {
-                    return Ok(Cow::Owned(Value::Bool(decisive)));
-                }
-                Ok(Cow::Owned(Value::Bool(self.boolean(op, r, pos)?)))
-            }
-            BinOp::Coalesce => {
-                let left = self.eval(l)?;
-                if left.is_null() { self.eval(r) } else { Ok(left) }
-            }
-            _ => {
-                let (a, b) = (self.eval(l)?, self.eval(r)?);
-                binary(op, &a, &b).map(Cow::Owned).map_err(|m| self.fail(pos, m))
-            }
+    fn eval_map(&self, pairs: &[(Node, Node)]) -> EvalResult<'e> {
+        let mut map = Map::new();
+        for (k, v) in pairs {
+            let key = match self.eval(k)?.into_owned() {
+                Value::String(s) => s,
+                other => go_string(&other),
+            };
+            map.insert(key, self.eval(v)?.into_owned());
+        }
+        Ok(Cow::Owned(Value::Object(map)))
+    }
+
+    fn eval_member(&self, obj: &Node, name: &str, pos: usize) -> EvalResult<'e> {
+        let obj = self.eval(obj)?;
+        project(obj, |v| member(v, name)).map_err(self.fail(pos))
+    }
+
+    fn eval_index(&self, obj: &Node, key: &Node, pos: usize) -> EvalResult<'e> {
+        let obj = self.eval(obj)?;
+        let key = self.eval(key)?;
+        project(obj, |v| index(v, &key)).map_err(self.fail(pos))
+    }
+
+    fn eval_call(&self, name: &str, args: &[Node], pos: usize) -> EvalResult<'e> {
+        let args = self.eval_all(args)?;
+        call_function(name, &args)
+            .map(Cow::Owned)
+            .map_err(self.fail(pos))
+    }
+
+    fn eval_unary(&self, op: char, operand: &Node, pos: usize) -> EvalResult<'e> {
+        let v = self.eval(operand)?;
+        unary(op, &v).map(Cow::Owned).map_err(self.fail(pos))
+    }
+
+    /// `&&` and `||`, short-circuiting.
+    fn eval_logical(&self, op: &str, l: &Node, r: &Node, pos: usize) -> EvalResult<'e> {
+        let decisive = op == "||"; // the left value that decides alone
+        let value = if self.boolean(op, l, pos)? == decisive {
+            decisive
+        } else {
+            self.boolean(op, r, pos)?
+        };
+        Ok(Cow::Owned(Value::Bool(value)))
+    }
+
+    fn boolean(&self, op: &str, node: &Node, pos: usize) -> Result<bool, ExprError> {
+        match &*self.eval(node)? {
+            Value::Bool(b) => Ok(*b),
+            other => Err(self.fail(pos)(format!(
+                "operator '{op}' requires booleans, got {}",
+                type_name(other)
+            ))),
         }
     }
 
-    fn boolean(&self, op: BinOp, node: &Node, pos: usize) -> Result<bool, ExprError> {
-        match &*self.eval(node)? {
-            Value::Bool(b) => Ok(*b),
-            other => {
-                let message = format!("operator '{}' requires booleans, got {}", op.symbol(), type_name(other));
-                Err(self.fail(pos, message))
-            }
+    fn eval_coalesce(&self, l: &Node, r: &Node) -> EvalResult<'e> {
+        let left = self.eval(l)?;
+        if left.is_null() {
+            self.eval(r)
+        } else {
+            Ok(left)
+        }
+    }
+
+    fn eval_binary(&self, op: &str, l: &Node, r: &Node, pos: usize) -> EvalResult<'e> {
+        let a = self.eval(l)?;
+        let b = self.eval(r)?;
+        binary(op, &a, &b).map(Cow::Owned).map_err(self.fail(pos))
+    }
+
+    fn eval_cond(&self, cond: &Node, then: &Node, otherwise: &Node) -> EvalResult<'e> {
+        match &*self.eval(cond)? {
+            Value::Bool(true) => self.eval(then),
+            Value::Bool(false) => self.eval(otherwise),
+            other => Err(self.fail(cond.pos)(format!(
+                "ternary condition must be a boolean, got {}",
+                type_name(other)
+            ))),
         }
     }
 }
@@ -878,7 +865,10 @@ fn member<'v>(obj: &'v Value, name: &str) -> Result<Cow<'v, Value>, String> {
     match obj {
         Value::Null => Ok(Cow::Borrowed(&NULL)),
         Value::Object(map) => Ok(Cow::Borrowed(map.get(name).unwrap_or(&NULL))),
-        other => Err(format!("cannot access member '{name}' of {}", type_name(other))),
+        other => Err(format!(
+            "cannot access member '{name}' of {}",
+            type_name(other)
+        )),
     }
 }
 
@@ -886,17 +876,19 @@ fn index<'v>(obj: &'v Value, key: &Value) -> Result<Cow<'v, Value>, String> {
     match (obj, key) {
         (Value::Null, _) => Ok(Cow::Borrowed(&NULL)),
         (Value::Object(map), Value::String(k)) => Ok(Cow::Borrowed(map.get(k).unwrap_or(&NULL))),
-        (Value::Object(_), other) => Err(format!("cannot index a map with {}", type_name(other))),
+        (Value::Object(_), _) => Err(format!("cannot index a map with {}", type_name(key))),
         (Value::Array(items), _) => Ok(Cow::Borrowed(&items[position(key, items.len())?])),
         (Value::String(s), _) => {
-            let i = position(key, s.chars().count())?;
-            Ok(Cow::Owned(s.chars().nth(i).map_or(Value::Null, |c| Value::String(c.into()))))
+            let c = s.chars().nth(position(key, s.chars().count())?);
+            Ok(Cow::Owned(
+                c.map_or(Value::Null, |c| Value::String(c.into())),
+            ))
         }
-        (other, _) => Err(format!("cannot index {}", type_name(other))),
+        _ => Err(format!("cannot index {}", type_name(obj))),
     }
 }
 
-/// An integer index (integral floats accepted), as expr-lang's `ToInt`.
+/// An integer index (integral floats accepted, as by expr-lang).
 fn to_index(v: &Value) -> Result<i64, String> {
     match as_num(v) {
         Some(Num::Int(i)) => Ok(i),
@@ -905,81 +897,69 @@ fn to_index(v: &Value) -> Result<i64, String> {
     }
 }
 
-/// Resolve a possibly negative index against `len`; out of range is an error.
+/// Resolve a possibly negative index against `len`; the result is always `< len`.
 fn position(key: &Value, len: usize) -> Result<usize, String> {
     let i = to_index(key)?;
-    let resolved = if i < 0 { i.checked_add_unsigned(len as u64) } else { Some(i) };
+    let resolved = if i < 0 {
+        i.checked_add_unsigned(len as u64)
+    } else {
+        Some(i)
+    };
     resolved
         .and_then(|r| usize::try_from(r).ok())
         .filter(|&r| r < len)
         .ok_or_else(|| format!("index {i} out of range (length {len})"))
 }
 
-fn slice(v: &Value, from: Option<i64>, to: Option<i64>) -> Result<Value, String> {
-    let bounds = |len: usize| {
-        let clamp = |i: i64| {
-            let i = if i < 0 { i.saturating_add_unsigned(len as u64) } else { i };
-            usize::try_from(i).map_or(0, |i| i.min(len))
-        };
-        let a = from.map_or(0, clamp);
-        (a, to.map_or(len, clamp).max(a))
-    };
-    match v {
-        Value::Null => Ok(Value::Null),
-        Value::Array(items) => {
-            let (a, b) = bounds(items.len());
-            Ok(Value::Array(items.get(a..b).unwrap_or_default().to_vec()))
-        }
-        Value::String(s) => {
-            let chars: Vec<char> = s.chars().collect();
-            let (a, b) = bounds(chars.len());
-            Ok(Value::String(chars.get(a..b).unwrap_or_default().iter().collect()))
-        }
-        other => Err(format!("cannot slice {}", type_name(other))),
-    }
-}
-
-fn unary(op: UnOp, v: &Value) -> Result<Value, String> {
+fn unary(op: char, v: &Value) -> Result<Value, String> {
     match (op, v, as_num(v)) {
-        (UnOp::Not, Value::Bool(b), _) => Ok(Value::Bool(!b)),
-        (UnOp::Not, other, _) => Err(format!("operator '!' requires a boolean, got {}", type_name(other))),
-        (UnOp::Neg, _, Some(Num::Int(i))) => i.checked_neg().map(Value::from).ok_or_else(overflow),
-        (UnOp::Neg, _, Some(Num::Float(f))) => float_value(-f),
-        (UnOp::Plus, _, Some(_)) => Ok(v.clone()),
-        (_, other, _) => Err(format!("unary operator requires a number, got {}", type_name(other))),
+        ('!', Value::Bool(b), _) => Ok(Value::Bool(!b)),
+        ('!', ..) => Err(format!(
+            "operator '!' requires a boolean, got {}",
+            type_name(v)
+        )),
+        ('-', _, Some(Num::Int(i))) => i.checked_neg().map(Value::from).ok_or_else(overflow),
+        ('-', _, Some(Num::Float(f))) => float_value(-f),
+        (_, _, Some(_)) => Ok(v.clone()),
+        _ => Err(format!(
+            "operator '{op}' requires a number, got {}",
+            type_name(v)
+        )),
     }
 }
 
-fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
-    let strings = || match (a, b) {
-        (Value::String(x), Value::String(y)) => Ok((x.as_str(), y.as_str())),
-        _ => Err(format!("operator '{}' requires strings, got {} and {}", op.symbol(), type_name(a), type_name(b))),
+/// The binary operators other than `&&`, `||` and `??`.
+fn binary(op: &str, a: &Value, b: &Value) -> Result<Value, String> {
+    if let ("+", Value::String(x), Value::String(y)) = (op, a, b) {
+        return Ok(Value::String(format!("{x}{y}")));
+    }
+    let truth = match op {
+        "==" => values_equal(a, b),
+        "!=" => !values_equal(a, b),
+        "<" => compare(a, b)?.is_lt(),
+        ">" => compare(a, b)?.is_gt(),
+        "<=" => compare(a, b)?.is_le(),
+        ">=" => compare(a, b)?.is_ge(),
+        "in" => contains_value(a, b)?,
+        "matches" | "contains" | "startsWith" | "endsWith" => string_test(op, a, b)?,
+        _ => return arith(op, a, b),
     };
-    Ok(Value::Bool(match op {
-        BinOp::Eq => values_equal(a, b),
-        BinOp::Ne => !values_equal(a, b),
-        BinOp::Lt => compare(a, b)?.is_lt(),
-        BinOp::Gt => compare(a, b)?.is_gt(),
-        BinOp::Le => compare(a, b)?.is_le(),
-        BinOp::Ge => compare(a, b)?.is_ge(),
-        BinOp::In => contains_value(a, b)?,
-        BinOp::Matches => {
-            let (s, pattern) = strings()?;
-            Regex::new(pattern).map_err(|e| regex_error(pattern, &e))?.is_match(s)
-        }
-        BinOp::Contains => strings().map(|(s, t)| s.contains(t))?,
-        BinOp::StartsWith => strings().map(|(s, t)| s.starts_with(t))?,
-        BinOp::EndsWith => strings().map(|(s, t)| s.ends_with(t))?,
-        BinOp::Range => return range(a, b),
-        BinOp::Add => match (a, b) {
-            (Value::String(x), Value::String(y)) => return Ok(Value::String(format!("{x}{y}"))),
-            _ => return arith(op, a, b),
-        },
-        BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Pow => return arith(op, a, b),
-        BinOp::Pipe | BinOp::Or | BinOp::And | BinOp::Coalesce => {
-            return Err(format!("operator '{}' cannot be applied to values", op.symbol()));
-        }
-    }))
+    Ok(Value::Bool(truth))
+}
+
+fn string_test(op: &str, a: &Value, b: &Value) -> Result<bool, String> {
+    let (Value::String(s), Value::String(t)) = (a, b) else {
+        let (ta, tb) = (type_name(a), type_name(b));
+        return Err(format!(
+            "operator '{op}' requires strings, got {ta} and {tb}"
+        ));
+    };
+    Ok(match op {
+        "matches" => Regex::new(t).map_err(|e| regex_error(t, &e))?.is_match(s),
+        "contains" => s.contains(t.as_str()),
+        "startsWith" => s.starts_with(t.as_str()),
+        _ => s.ends_with(t.as_str()),
+    })
 }
 
 fn regex_error(pattern: &str, e: &regex::Error) -> String {
@@ -1000,84 +980,80 @@ impl Num {
             Num::Float(f) => f,
         }
     }
-
-    fn into_value(self) -> Result<Value, String> {
-        match self {
-            Num::Int(i) => Ok(Value::from(i)),
-            Num::Float(f) => float_value(f),
-        }
-    }
 }
 
 fn as_num(v: &Value) -> Option<Num> {
     let Value::Number(n) = v else { return None };
-    Some(match n.as_i64() {
-        Some(i) => Num::Int(i),
-        None => Num::Float(n.as_f64().unwrap_or(f64::NAN)),
-    })
+    Some(
+        n.as_i64()
+            .map_or_else(|| Num::Float(n.as_f64().unwrap_or(f64::NAN)), Num::Int),
+    )
 }
 
 fn number(v: &Value) -> Result<Num, String> {
     as_num(v).ok_or_else(|| format!("expected a number, got {}", type_name(v)))
 }
 
-/// A float result; NaN and infinities cannot be represented in JSON and are errors.
+/// A float result; NaN and infinities have no JSON form and are errors.
 fn float_value(f: f64) -> Result<Value, String> {
-    Number::from_f64(f)
-        .map(Value::Number)
-        .ok_or_else(|| format!("result {} is not a finite number", go_float(f)))
+    let message = || format!("result {} is not a finite number", go_float(f));
+    Number::from_f64(f).map(Value::Number).ok_or_else(message)
 }
 
 fn overflow() -> String {
     "integer overflow".to_owned()
 }
 
-fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
+fn arith(op: &str, a: &Value, b: &Value) -> Result<Value, String> {
     let (Some(x), Some(y)) = (as_num(a), as_num(b)) else {
-        return Err(format!("cannot apply '{}' to {} and {}", op.symbol(), type_name(a), type_name(b)));
+        let (ta, tb) = (type_name(a), type_name(b));
+        return Err(format!("cannot apply '{op}' to {ta} and {tb}"));
     };
     match (op, x, y) {
-        (BinOp::Mod, Num::Int(_), Num::Int(0)) => Err("integer divide by zero".to_owned()),
-        (BinOp::Mod, Num::Int(x), Num::Int(y)) => Ok(Value::from(x.checked_rem(y).unwrap_or(0))),
-        (BinOp::Mod, ..) => Err("operator '%' requires integers".to_owned()),
-        (BinOp::Add, Num::Int(x), Num::Int(y)) => x.checked_add(y).map(Value::from).ok_or_else(overflow),
-        (BinOp::Sub, Num::Int(x), Num::Int(y)) => x.checked_sub(y).map(Value::from).ok_or_else(overflow),
-        (BinOp::Mul, Num::Int(x), Num::Int(y)) => x.checked_mul(y).map(Value::from).ok_or_else(overflow),
-        (BinOp::Div, _, y) if y.to_f64() == 0.0 => Err("division by zero".to_owned()),
+        ("+" | "-" | "*" | "%", Num::Int(x), Num::Int(y)) => int_arith(op, x, y),
+        ("%", ..) => Err("operator '%' requires integers".to_owned()),
+        ("/", _, y) if y.to_f64() == 0.0 => Err("division by zero".to_owned()),
         _ => {
             let (x, y) = (x.to_f64(), y.to_f64());
             float_value(match op {
-                BinOp::Add => x + y,
-                BinOp::Sub => x - y,
-                BinOp::Mul => x * y,
-                BinOp::Div => x / y,
+                "+" => x + y,
+                "-" => x - y,
+                "*" => x * y,
+                "/" => x / y,
                 _ => x.powf(y),
             })
         }
     }
 }
 
-/// `a..b`: the integers from `a` to `b` inclusive (empty when `b < a`).
-fn range(a: &Value, b: &Value) -> Result<Value, String> {
-    let (Some(Num::Int(from)), Some(Num::Int(to))) = (as_num(a), as_num(b)) else {
-        return Err(format!("operator '..' requires integers, got {} and {}", type_name(a), type_name(b)));
+fn int_arith(op: &str, x: i64, y: i64) -> Result<Value, String> {
+    let result = match op {
+        "+" => x.checked_add(y),
+        "-" => x.checked_sub(y),
+        "*" => x.checked_mul(y),
+        _ if y == 0 => return Err("integer divide by zero".to_owned()),
+        _ => Some(x.wrapping_rem(y)),
     };
-    if to.saturating_sub(from) >= MAX_BUILT as i64 {
-        return Err(format!("range {from}..{to} has more than {MAX_BUILT} elements"));
-    }
-    Ok(Value::Array((from..=to).map(Value::from).collect()))
+    result.map(Value::from).ok_or_else(overflow)
 }
 
 fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
     match (a, b, as_num(a), as_num(b)) {
         (Value::String(x), Value::String(y), _, _) => Ok(x.cmp(y)),
         (_, _, Some(Num::Int(x)), Some(Num::Int(y))) => Ok(x.cmp(&y)),
-        (_, _, Some(x), Some(y)) => x.to_f64().partial_cmp(&y.to_f64()).ok_or_else(|| "cannot compare NaN".to_owned()),
-        _ => Err(format!("cannot compare {} with {}", type_name(a), type_name(b))),
+        (_, _, Some(x), Some(y)) => x
+            .to_f64()
+            .partial_cmp(&y.to_f64())
+            .ok_or_else(|| "NaN".into()),
+        _ => Err(format!(
+            "cannot compare {} with {}",
+            type_name(a),
+            type_name(b)
+        )),
     }
 }
 
-/// expr-lang's `==`: numbers compare numerically, containers structurally, other types by value.
+/// expr-lang's `==`: numbers compare numerically, containers structurally, the rest by value.
 fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(_), Value::Number(_)) => match (as_num(a), as_num(b)) {
@@ -1085,9 +1061,13 @@ fn values_equal(a: &Value, b: &Value) -> bool {
             (Some(x), Some(y)) => x.to_f64() == y.to_f64(),
             _ => false,
         },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => a == b,
     }
@@ -1098,7 +1078,10 @@ fn contains_value(needle: &Value, haystack: &Value) -> Result<bool, String> {
         Value::Array(items) => Ok(items.iter().any(|x| values_equal(needle, x))),
         Value::Object(map) => Ok(needle.as_str().is_some_and(|k| map.contains_key(k))),
         Value::Null => Ok(false),
-        other => Err(format!("operator 'in' is not defined on {}", type_name(other))),
+        other => Err(format!(
+            "operator 'in' is not defined on {}",
+            type_name(other)
+        )),
     }
 }
 
@@ -1125,7 +1108,8 @@ fn call_function(name: &str, args: &[Value]) -> Result<Value, String> {
 }
 
 fn arity<const N: usize>(args: &[Value]) -> Result<&[Value; N], String> {
-    args.try_into().map_err(|_| format!("expected {N} argument(s), got {}", args.len()))
+    args.try_into()
+        .map_err(|_| format!("expected {N} argument(s), got {}", args.len()))
 }
 
 fn one(args: &[Value]) -> Result<&Value, String> {
@@ -1133,110 +1117,61 @@ fn one(args: &[Value]) -> Result<&Value, String> {
 }
 
 fn text(v: &Value) -> Result<&str, String> {
-    v.as_str().ok_or_else(|| format!("expected a string, got {}", type_name(v)))
-}
-
-fn str_value(s: &str) -> Value {
-    Value::String(s.to_owned())
+    v.as_str()
+        .ok_or_else(|| format!("expected a string, got {}", type_name(v)))
 }
 
 fn builtin(name: &str, args: &[Value]) -> Result<Value, String> {
-    match name {
-        "asInt" | "int" => to_int(one(args)?).map(Value::from),
-        "asFloat" | "float" => float_value(to_float(one(args)?)?),
-        "string" => Ok(Value::String(go_string(one(args)?))),
-        "toJson" => Ok(Value::String(go_json(one(args)?))),
-        "fromJSON" => serde_json::from_str(text(one(args)?)?).map_err(|e| format!("invalid JSON: {e}")),
-        "jsonpath" => {
-            let [doc, path] = arity(args)?;
-            jsonpath(doc, text(path)?)
+    match (name, args) {
+        ("asInt" | "int", _) => to_int(one(args)?).map(Value::from),
+        ("asFloat" | "float", _) => float_value(to_float(one(args)?)?),
+        ("string", _) => Ok(Value::String(go_string(one(args)?))),
+        ("toJson", _) => Ok(Value::String(go_json(one(args)?))),
+        ("jsonpath", [doc, path]) => jsonpath(doc, text(path)?),
+        ("len", [Value::String(s)]) => Ok(Value::from(s.chars().count())),
+        ("len", [Value::Array(items)]) => Ok(Value::from(items.len())),
+        ("len", [Value::Object(map)]) => Ok(Value::from(map.len())),
+        ("lower", _) => Ok(Value::from(text(one(args)?)?.to_lowercase())),
+        ("upper", _) => Ok(Value::from(text(one(args)?)?.to_uppercase())),
+        ("trim", [s]) => Ok(Value::from(text(s)?.trim())),
+        ("trim", [s, cut]) => {
+            let cut = text(cut)?;
+            Ok(Value::from(text(s)?.trim_matches(|c| cut.contains(c))))
         }
-        "len" => match one(args)? {
-            Value::String(s) => Ok(Value::from(s.chars().count())),
-            Value::Array(items) => Ok(Value::from(items.len())),
-            Value::Object(map) => Ok(Value::from(map.len())),
-            other => Err(format!("not defined on {}", type_name(other))),
-        },
-        "lower" => Ok(Value::String(text(one(args)?)?.to_lowercase())),
-        "upper" => Ok(Value::String(text(one(args)?)?.to_uppercase())),
-        "trim" => match args {
-            [s] => Ok(str_value(text(s)?.trim())),
-            [s, cut] => {
-                let cut = text(cut)?;
-                Ok(str_value(text(s)?.trim_matches(|c| cut.contains(c))))
-            }
-            _ => Err(format!("expected 1 or 2 arguments, got {}", args.len())),
-        },
-        "trimPrefix" | "trimSuffix" | "hasPrefix" | "hasSuffix" => {
-            let [s, affix] = arity(args)?;
-            let (s, affix) = (text(s)?, text(affix)?);
-            Ok(match name {
-                "trimPrefix" => str_value(s.strip_prefix(affix).unwrap_or(s)),
-                "trimSuffix" => str_value(s.strip_suffix(affix).unwrap_or(s)),
-                "hasPrefix" => Value::Bool(s.starts_with(affix)),
-                _ => Value::Bool(s.ends_with(affix)),
-            })
-        }
-        "replace" => {
-            let [s, old, new] = arity(args)?;
-            Ok(Value::String(text(s)?.replace(text(old)?, text(new)?)))
-        }
-        "repeat" => {
-            let [s, n] = arity(args)?;
-            repeat(text(s)?, to_int(n)?)
-        }
-        "split" => match args {
-            [s, sep] => Ok(split(text(s)?, text(sep)?, -1)),
-            [s, sep, n] => Ok(split(text(s)?, text(sep)?, to_int(n)?)),
-            _ => Err(format!("expected 2 or 3 arguments, got {}", args.len())),
-        },
-        "join" => match args {
-            [list] => Ok(Value::String(string_list(list).concat())),
-            [list, sep] => Ok(Value::String(string_list(list).join(text(sep)?))),
-            _ => Err(format!("expected 1 or 2 arguments, got {}", args.len())),
-        },
-        "abs" => match number(one(args)?)? {
+        ("trimPrefix", [s, p]) => Ok(Value::from(
+            text(s)?.strip_prefix(text(p)?).unwrap_or(text(s)?),
+        )),
+        ("trimSuffix", [s, p]) => Ok(Value::from(
+            text(s)?.strip_suffix(text(p)?).unwrap_or(text(s)?),
+        )),
+        ("hasPrefix", [s, p]) => Ok(Value::Bool(text(s)?.starts_with(text(p)?))),
+        ("hasSuffix", [s, p]) => Ok(Value::Bool(text(s)?.ends_with(text(p)?))),
+        ("replace", [s, old, new]) => Ok(Value::from(text(s)?.replace(text(old)?, text(new)?))),
+        ("split", [s, sep]) => Ok(split(text(s)?, text(sep)?, -1)),
+        ("split", [s, sep, n]) => Ok(split(text(s)?, text(sep)?, to_int(n)?)),
+        ("join", [list]) => Ok(Value::from(string_list(list).concat())),
+        ("join", [list, sep]) => Ok(Value::from(string_list(list).join(text(sep)?))),
+        ("abs", _) => match number(one(args)?)? {
             Num::Int(i) => i.checked_abs().map(Value::from).ok_or_else(overflow),
             Num::Float(f) => float_value(f.abs()),
         },
-        "ceil" => float_value(number(one(args)?)?.to_f64().ceil()),
-        "floor" => float_value(number(one(args)?)?.to_f64().floor()),
-        "round" => float_value(number(one(args)?)?.to_f64().round()),
-        "min" | "max" => extremum(name == "max", args),
-        "sum" => sum(array(one(args)?)?)?.into_value(),
-        "mean" => {
-            let items = array(one(args)?)?;
-            let total = sum(items)?.to_f64();
-            float_value(if items.is_empty() { 0.0 } else { total / items.len() as f64 })
-        }
-        "first" | "last" => match one(args)? {
-            Value::Array(items) => {
-                let item = if name == "first" { items.first() } else { items.last() };
-                Ok(item.cloned().unwrap_or(Value::Null))
-            }
-            Value::Null => Ok(Value::Null),
-            other => Err(format!("expected an array, got {}", type_name(other))),
-        },
-        "keys" | "values" => match one(args)? {
-            Value::Object(map) if name == "keys" => Ok(Value::Array(map.keys().map(|k| str_value(k)).collect())),
-            Value::Object(map) => Ok(Value::Array(map.values().cloned().collect())),
-            other => Err(format!("expected a map, got {}", type_name(other))),
-        },
-        "reverse" => Ok(Value::Array(array(one(args)?)?.iter().rev().cloned().collect())),
-        "type" => Ok(str_value(match one(args)? {
-            Value::Number(n) if n.is_f64() => "float",
-            Value::Number(_) => "int",
-            other => type_name(other),
-        })),
-        _ => Err(format!("unknown function '{name}'")),
+        ("min" | "max", _) => extremum(name == "max", args),
+        ("first", [Value::Array(items)]) => Ok(items.first().cloned().unwrap_or(Value::Null)),
+        ("last", [Value::Array(items)]) => Ok(items.last().cloned().unwrap_or(Value::Null)),
+        ("first" | "last", [Value::Null]) => Ok(Value::Null),
+        ("keys", [Value::Object(map)]) => Ok(map.keys().map(|k| Value::from(k.as_str())).collect()),
+        ("values", [Value::Object(map)]) => Ok(map.values().cloned().collect()),
+        _ => Err(bad_arguments(name, args)),
     }
 }
 
-fn array(v: &Value) -> Result<&[Value], String> {
-    match v {
-        Value::Array(items) => Ok(items),
-        other => Err(format!("expected an array, got {}", type_name(other))),
+/// Why a known function rejected its arguments (or that the function is unknown).
+fn bad_arguments(name: &str, args: &[Value]) -> String {
+    if !listed(FUNCTIONS, name) && !listed(SPRIG_FUNCTIONS, name) {
+        return format!("unknown function '{name}'");
     }
+    let types: Vec<&str> = args.iter().map(type_name).collect();
+    format!("unsupported arguments ({})", types.join(", "))
 }
 
 /// Argo's `asInt`/expr-lang's `int`: numbers (floats truncated) and strings holding an integer.
@@ -1244,8 +1179,10 @@ fn to_int(v: &Value) -> Result<i64, String> {
     match (v, as_num(v)) {
         (_, Some(Num::Int(i))) => Ok(i),
         (_, Some(Num::Float(f))) => Ok(f as i64),
-        (Value::String(s), _) => s.parse().map_err(|_| format!("cannot parse {s:?} as an integer")),
-        (other, _) => Err(format!("cannot convert {} to an integer", type_name(other))),
+        (Value::String(s), _) => s
+            .parse()
+            .map_err(|_| format!("cannot parse {s:?} as an integer")),
+        _ => Err(format!("cannot convert {} to an integer", type_name(v))),
     }
 }
 
@@ -1253,28 +1190,21 @@ fn to_int(v: &Value) -> Result<i64, String> {
 fn to_float(v: &Value) -> Result<f64, String> {
     match (v, as_num(v)) {
         (_, Some(n)) => Ok(n.to_f64()),
-        (Value::String(s), _) => s.parse().map_err(|_| format!("cannot parse {s:?} as a float")),
-        (other, _) => Err(format!("cannot convert {} to a float", type_name(other))),
+        (Value::String(s), _) => s
+            .parse()
+            .map_err(|_| format!("cannot parse {s:?} as a float")),
+        _ => Err(format!("cannot convert {} to a float", type_name(v))),
     }
-}
-
-fn repeat(s: &str, n: i64) -> Result<Value, String> {
-    let n = usize::try_from(n).map_err(|_| format!("negative repeat count {n}"))?;
-    if s.len().saturating_mul(n) > MAX_BUILT {
-        return Err(format!("result would be longer than {MAX_BUILT} bytes"));
-    }
-    Ok(Value::String(s.repeat(n)))
 }
 
 /// Go's `strings.SplitN` (`limit` < 0: no limit; an empty separator splits into characters).
 fn split(s: &str, sep: &str, limit: i64) -> Value {
-    let parts: Vec<Value> = match usize::try_from(limit) {
-        Ok(0) => Vec::new(),
+    match usize::try_from(limit) {
+        Ok(0) => Value::Array(Vec::new()),
         _ if sep.is_empty() => s.chars().map(|c| Value::String(c.into())).collect(),
-        Ok(n) => s.splitn(n, sep).map(str_value).collect(),
-        Err(_) => s.split(sep).map(str_value).collect(),
-    };
-    Value::Array(parts)
+        Ok(n) => s.splitn(n, sep).map(Value::from).collect(),
+        Err(_) => s.split(sep).map(Value::from).collect(),
+    }
 }
 
 /// Sprig's `strslice`: an array's items as text, `nil` as no items, anything else as one item.
@@ -1296,21 +1226,19 @@ fn extremum(want_max: bool, args: &[Value]) -> Result<Value, String> {
         number(v)?;
         let better = match best {
             None => true,
-            Some(b) if want_max => compare(v, b)?.is_gt(),
-            Some(b) => compare(v, b)?.is_lt(),
+            Some(b) => {
+                compare(v, b)?
+                    == if want_max {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+            }
         };
-        if better {
-            best = Some(v);
-        }
+        best = if better { Some(v) } else { best };
     }
-    best.cloned().ok_or_else(|| "expected at least one number".to_owned())
-}
-
-fn sum(items: &[Value]) -> Result<Num, String> {
-    items.iter().try_fold(Num::Int(0), |acc, v| match (acc, number(v)?) {
-        (Num::Int(a), Num::Int(b)) => a.checked_add(b).map(Num::Int).ok_or_else(overflow),
-        (a, b) => Ok(Num::Float(a.to_f64() + b.to_f64())),
-    })
+    best.cloned()
+        .ok_or_else(|| "expected at least one number".to_owned())
 }
 
 /// Sprig's `empty`: nil, false, 0, "" and empty collections.
@@ -1325,46 +1253,24 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// spf13/cast's `ToInt64` as sprig uses it: lenient, 0 when the value is not a number.
+/// spf13/cast's `ToInt64` as sprig uses it: lenient, 0 for anything that is not a number.
 fn cast_int(v: &Value) -> i64 {
     match (v, as_num(v)) {
-        (_, Some(n)) => to_int(&Value::Null).unwrap_or(match n {
-            Num::Int(i) => i,
-            Num::Float(f) => f as i64,
-        }),
+        (_, Some(Num::Int(i))) => i,
+        (_, Some(Num::Float(f))) => f as i64,
         (Value::Bool(b), _) => i64::from(*b),
-        (Value::String(s), _) => parse_go_int(s).unwrap_or(0),
+        // cast drops a zero decimal part ("3.00" is 3); anything else unparsable is 0
+        (Value::String(s), _) => match s.split_once('.') {
+            Some((int, frac)) if !frac.is_empty() && frac.bytes().all(|b| b == b'0') => int,
+            _ => s,
+        }
+        .parse()
+        .unwrap_or(0),
         _ => 0,
     }
 }
 
-/// Go's `strconv.ParseInt(s, 0, 64)` after cast's removal of a zero decimal part (`"3.00"`).
-fn parse_go_int(s: &str) -> Option<i64> {
-    let s = match s.split_once('.') {
-        Some((int, frac)) if !frac.is_empty() && frac.bytes().all(|b| b == b'0') => int,
-        _ => s,
-    };
-    let (negative, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, s.get(1..)?),
-        Some(b'+') => (false, s.get(1..)?),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = match lower.get(..2) {
-        Some("0x") => (16, lower.get(2..)?),
-        Some("0o") => (8, lower.get(2..)?),
-        Some("0b") => (2, lower.get(2..)?),
-        _ if lower.len() > 1 && lower.starts_with('0') => (8, lower.get(1..)?),
-        _ => (10, lower.as_str()),
-    };
-    if digits.starts_with(['+', '-']) {
-        return None;
-    }
-    let magnitude = i64::from_str_radix(&digits.replace('_', ""), radix).ok()?;
-    Some(if negative { -magnitude } else { magnitude })
-}
-
-/// spf13/cast's `ToFloat64`: lenient, 0 when the value is not a number.
+/// spf13/cast's `ToFloat64`: lenient, 0 for anything that is not a number.
 fn cast_float(v: &Value) -> f64 {
     match (v, as_num(v)) {
         (_, Some(n)) => n.to_f64(),
@@ -1377,181 +1283,110 @@ fn cast_float(v: &Value) -> f64 {
 /// The supported sprig functions; the subject comes last, as in sprig.
 fn sprig(name: &str, args: &[Value]) -> Result<Value, String> {
     let ints = || args.iter().map(cast_int);
-    match name {
-        "upper" | "lower" | "trim" | "toJson" => builtin(name, std::slice::from_ref(one(args)?)),
-        "first" | "last" => builtin(name, args),
-        "trimAll" => {
-            let [cut, s] = arity(args)?;
-            builtin("trim", &[s.clone(), cut.clone()])
+    let swap = |[a, b]: &[Value; 2]| [b.clone(), a.clone()];
+    match (name, args) {
+        ("upper" | "lower" | "trim" | "toJson", [_]) => builtin(name, args),
+        ("first" | "last", _) => builtin(name, args),
+        ("trimAll", [cut, s]) => builtin("trim", &[s.clone(), cut.clone()]),
+        ("trimPrefix" | "trimSuffix" | "hasPrefix" | "hasSuffix", _) => {
+            builtin(name, &swap(arity(args)?))
         }
-        "trimPrefix" | "trimSuffix" | "hasPrefix" | "hasSuffix" => {
-            let [affix, s] = arity(args)?;
-            builtin(name, &[s.clone(), affix.clone()])
-        }
-        "contains" => {
-            let [sub, s] = arity(args)?;
-            Ok(Value::Bool(text(s)?.contains(text(sub)?)))
-        }
-        "replace" => {
-            let [old, new, s] = arity(args)?;
-            builtin("replace", &[s.clone(), old.clone(), new.clone()])
-        }
-        "default" => match args {
-            [d] => Ok(d.clone()),
-            [d, v] => Ok(if is_empty(v) { d } else { v }.clone()),
-            _ => Err(format!("expected 1 or 2 arguments, got {}", args.len())),
+        ("contains", [sub, s]) => Ok(Value::Bool(text(s)?.contains(text(sub)?))),
+        ("replace", [old, new, s]) => builtin(name, &[s.clone(), old.clone(), new.clone()]),
+        ("default", [d]) => Ok(d.clone()),
+        ("default", [d, v]) => Ok(if is_empty(v) { d } else { v }.clone()),
+        ("empty", [v]) => Ok(Value::Bool(is_empty(v))),
+        ("coalesce", _) => Ok(args
+            .iter()
+            .find(|v| !is_empty(v))
+            .cloned()
+            .unwrap_or(Value::Null)),
+        ("ternary", [yes, no, Value::Bool(cond)]) => Ok(if *cond { yes } else { no }.clone()),
+        ("toString", [v]) => Ok(Value::String(go_string(v))),
+        ("atoi", [s]) => Ok(Value::from(text(s)?.parse::<i64>().unwrap_or(0))),
+        ("int" | "int64", [v]) => Ok(Value::from(cast_int(v))),
+        ("float64", [v]) => float_value(cast_float(v)),
+        ("add", _) => Ok(Value::from(ints().fold(0_i64, i64::wrapping_add))),
+        ("add1", [v]) => Ok(Value::from(cast_int(v).wrapping_add(1))),
+        ("sub", [a, b]) => Ok(Value::from(cast_int(a).wrapping_sub(cast_int(b)))),
+        ("mul", [_, ..]) => Ok(Value::from(ints().fold(1_i64, i64::wrapping_mul))),
+        ("div" | "mod", [a, b]) => match (cast_int(a), cast_int(b)) {
+            (_, 0) => Err("integer divide by zero".to_owned()),
+            (a, b) if name == "div" => Ok(Value::from(a.wrapping_div(b))),
+            (a, b) => Ok(Value::from(a.wrapping_rem(b))),
         },
-        "empty" => Ok(Value::Bool(is_empty(one(args)?))),
-        "coalesce" => Ok(args.iter().find(|v| !is_empty(v)).cloned().unwrap_or(Value::Null)),
-        "ternary" => match arity(args)? {
-            [yes, no, Value::Bool(cond)] => Ok(if *cond { yes } else { no }.clone()),
-            [_, _, other] => Err(format!("condition must be a boolean, got {}", type_name(other))),
-        },
-        "toString" => Ok(Value::String(go_string(one(args)?))),
-        "atoi" => Ok(Value::from(text(one(args)?)?.parse::<i64>().unwrap_or(0))),
-        "int" | "int64" => Ok(Value::from(cast_int(one(args)?))),
-        "float64" => float_value(cast_float(one(args)?)),
-        "add" => Ok(Value::from(ints().fold(0_i64, i64::wrapping_add))),
-        "add1" => Ok(Value::from(cast_int(one(args)?).wrapping_add(1))),
-        "sub" => {
-            let [a, b] = arity(args)?;
-            Ok(Value::from(cast_int(a).wrapping_sub(cast_int(b))))
+        ("max", [_, ..]) => Ok(Value::from(ints().max().unwrap_or(0))),
+        ("min", [_, ..]) => Ok(Value::from(ints().min().unwrap_or(0))),
+        ("quote" | "squote", _) => {
+            let quote = |s: String| match name {
+                "quote" => serde_json::to_string(&s).unwrap_or(s),
+                _ => format!("'{s}'"),
+            };
+            let parts: Vec<String> = args
+                .iter()
+                .filter(|v| !v.is_null())
+                .map(|v| quote(go_string(v)))
+                .collect();
+            Ok(Value::from(parts.join(" ")))
         }
-        "mul" if !args.is_empty() => Ok(Value::from(ints().fold(1_i64, i64::wrapping_mul))),
-        "div" | "mod" => {
-            let [a, b] = arity(args)?;
-            match (cast_int(a), cast_int(b)) {
-                (_, 0) => Err("integer divide by zero".to_owned()),
-                (a, b) if name == "div" => Ok(Value::from(a.wrapping_div(b))),
-                (a, b) => Ok(Value::from(a.wrapping_rem(b))),
-            }
-        }
-        "max" if !args.is_empty() => Ok(Value::from(ints().max().unwrap_or(0))),
-        "min" if !args.is_empty() => Ok(Value::from(ints().min().unwrap_or(0))),
-        "addf" | "subf" | "mulf" | "divf" => float_fold(name, args),
-        "quote" | "squote" | "cat" => {
-            let parts = args.iter().filter(|v| !v.is_null()).map(|v| match name {
-                "quote" => go_quote(&go_string(v)),
-                "squote" => format!("'{}'", go_string(v)),
-                _ => go_string(v),
-            });
-            Ok(Value::String(parts.collect::<Vec<_>>().join(" ")))
-        }
-        "join" => {
-            let [sep, list] = arity(args)?;
-            Ok(Value::String(string_list(list).join(text(sep)?)))
-        }
-        "splitList" => {
-            let [sep, s] = arity(args)?;
-            Ok(split(text(s)?, text(sep)?, -1))
-        }
-        "repeat" => {
-            let [n, s] = arity(args)?;
-            repeat(text(s)?, cast_int(n))
-        }
-        "substr" => {
-            let [start, end, s] = arity(args)?;
-            Ok(Value::String(substr(text(s)?, cast_int(start), cast_int(end))))
-        }
-        "trunc" => {
-            let [n, s] = arity(args)?;
-            let (n, len) = (cast_int(n), text(s)?.chars().count() as i64);
-            let (from, to) = if n < 0 { ((len + n).max(0), len) } else { (0, n.min(len)) };
-            Ok(Value::String(substr(text(s)?, from, to)))
-        }
-        "list" => Ok(Value::Array(args.to_vec())),
-        "fromJson" => Ok(serde_json::from_str(text(one(args)?)?).unwrap_or(Value::Null)),
-        "regexMatch" => {
-            let [re, s] = arity(args)?;
+        ("join", [sep, list]) => Ok(Value::from(string_list(list).join(text(sep)?))),
+        ("splitList", [sep, s]) => Ok(split(text(s)?, text(sep)?, -1)),
+        ("list", _) => Ok(Value::Array(args.to_vec())),
+        ("fromJson", [s]) => Ok(serde_json::from_str(text(s)?).unwrap_or(Value::Null)),
+        ("regexMatch", [re, s]) => {
             let s = text(s)?;
-            Ok(Value::Bool(Regex::new(text(re)?).is_ok_and(|re| re.is_match(s))))
+            Ok(Value::Bool(
+                Regex::new(text(re)?).is_ok_and(|re| re.is_match(s)),
+            ))
         }
-        "regexReplaceAll" => {
-            let [re, s, replacement] = arity(args)?;
+        ("regexReplaceAll", [re, s, with]) => {
             let pattern = text(re)?;
             let re = Regex::new(pattern).map_err(|e| regex_error(pattern, &e))?;
-            Ok(Value::String(re.replace_all(text(s)?, text(replacement)?).into_owned()))
+            Ok(Value::from(
+                re.replace_all(text(s)?, text(with)?).into_owned(),
+            ))
         }
-        "mul" | "max" | "min" => Err("expected at least 1 argument".to_owned()),
-        _ => Err(format!("unknown function 'sprig.{name}'")),
+        _ => Err(bad_arguments(name, args)),
     }
 }
 
-/// Sprig's `substr(start, end, s)` on characters, clamped instead of panicking.
-fn substr(s: &str, start: i64, end: i64) -> String {
-    let len = s.chars().count();
-    let clamp = |i: i64| usize::try_from(i).map_or(0, |i| i.min(len));
-    let from = clamp(start);
-    let to = if start >= 0 && (end < 0 || clamp(end) == len) { len } else { clamp(end) };
-    s.chars().skip(from).take(to.saturating_sub(from)).collect()
-}
-
-fn float_fold(name: &str, args: &[Value]) -> Result<Value, String> {
-    let mut nums = args.iter().map(cast_float);
-    let mut acc = nums.next().ok_or_else(|| "expected at least 1 argument".to_owned())?;
-    for x in nums {
-        acc = match name {
-            "addf" => acc + x,
-            "subf" => acc - x,
-            "mulf" => acc * x,
-            _ if x == 0.0 => return Err("division by zero".to_owned()),
-            _ => acc / x,
-        };
-    }
-    float_value(acc)
-}
-
-/// Argo's `jsonpath(json, path)` for the common paths: `$`, `.key`, `.*`, `['key']`,
-/// `["key"]`, `[n]` (negative from the end) and `[*]`. After a wildcard the result is an array
-/// and missing keys/indexes are skipped; otherwise they are errors. `json` is JSON text (a
-/// non-string value is used as the document directly).
+/// Argo's `jsonpath(json, path)` for paths made of `$`, `.key`, `.*`, `['key']`, `["key"]`,
+/// `[n]` (negative from the end) and `[*]`. After a wildcard the result is an array and
+/// missing keys are skipped; otherwise they are errors. `json` is JSON text (any other value
+/// is used as the document itself).
 fn jsonpath(doc: &Value, path: &str) -> Result<Value, String> {
     let parsed;
     let root = match doc {
         Value::String(json) => {
-            parsed = serde_json::from_str::<Value>(json).map_err(|e| format!("invalid JSON: {e}"))?;
+            parsed = serde_json::from_str(json).map_err(|e| format!("invalid JSON: {e}"))?;
             &parsed
         }
         other => other,
     };
-    let mut rest = path.trim().strip_prefix('$').ok_or_else(|| format!("path '{path}' must start with '$'"))?;
-    let mut nodes = vec![root];
-    let mut multi = false;
+    let mut rest = path
+        .trim()
+        .strip_prefix('$')
+        .ok_or_else(|| format!("path '{path}' must start with '$'"))?;
+    let (mut nodes, mut multi) = (vec![root], false);
     while !rest.is_empty() {
-        let (step, tail) = path_step(rest).ok_or_else(|| {
-            format!("unsupported path syntax at '{rest}' (supported: $, .key, .*, ['key'], [n], [*])")
-        })?;
-        rest = tail;
+        let unsupported = || format!("unsupported path syntax at '{rest}'");
+        let (step, tail) = path_step(rest).ok_or_else(unsupported)?;
         let mut next = Vec::new();
         for node in nodes {
-            let found = match (&step, node) {
-                (PathStep::Wild, Value::Array(items)) => {
-                    next.extend(items);
-                    continue;
-                }
-                (PathStep::Wild, Value::Object(map)) => {
-                    next.extend(map.values());
-                    continue;
-                }
-                (PathStep::Wild, _) => continue,
-                (PathStep::Key(k), Value::Object(map)) => map.get(k),
-                (PathStep::Index(i), Value::Array(items)) => {
-                    position(&Value::from(*i), items.len()).ok().and_then(|i| items.get(i))
-                }
-                _ => None,
-            };
-            match found {
-                Some(v) => next.push(v),
-                None if multi => {}
-                None => return Err(format!("{} not found", step.describe())),
+            if !select(&step, node, &mut next) && !multi {
+                return Err(match step {
+                    PathStep::Key(k) => format!("key '{k}' not found"),
+                    PathStep::Index(i) => format!("index {i} not found"),
+                    PathStep::Wild => unsupported(),
+                });
             }
         }
         multi |= matches!(step, PathStep::Wild);
-        nodes = next;
+        (nodes, rest) = (next, tail);
     }
-    Ok(match (multi, nodes.first()) {
-        (true, _) => Value::Array(nodes.into_iter().cloned().collect()),
-        (false, first) => first.map_or(Value::Null, |v| (*v).clone()),
+    Ok(match nodes.first() {
+        Some(first) if !multi => (*first).clone(),
+        _ => Value::Array(nodes.into_iter().cloned().collect()),
     })
 }
 
@@ -1561,14 +1396,26 @@ enum PathStep {
     Wild,
 }
 
-impl PathStep {
-    fn describe(&self) -> String {
-        match self {
-            PathStep::Key(k) => format!("key '{k}'"),
-            PathStep::Index(i) => format!("index {i}"),
-            PathStep::Wild => "*".to_owned(),
+/// Push what `step` selects from `node` onto `out`; false when a key or index is missing.
+fn select<'v>(step: &PathStep, node: &'v Value, out: &mut Vec<&'v Value>) -> bool {
+    let found = match (step, node) {
+        (PathStep::Wild, Value::Array(items)) => {
+            out.extend(items);
+            return true;
         }
-    }
+        (PathStep::Wild, Value::Object(map)) => {
+            out.extend(map.values());
+            return true;
+        }
+        (PathStep::Wild, _) => return true,
+        (PathStep::Key(k), Value::Object(map)) => map.get(k),
+        (PathStep::Index(i), Value::Array(items)) => position(&Value::from(*i), items.len())
+            .ok()
+            .and_then(|i| items.get(i)),
+        _ => None,
+    };
+    out.extend(found);
+    found.is_some()
 }
 
 /// The first step of a JSONPath suffix and what follows it.
@@ -1577,14 +1424,12 @@ fn path_step(rest: &str) -> Option<(PathStep, &str)> {
         if let Some(tail) = after.strip_prefix('*') {
             return Some((PathStep::Wild, tail));
         }
-        let end = after.find(['.', '[']).unwrap_or(after.len());
-        let (key, tail) = after.split_at_checked(end)?;
+        let (key, tail) = after.split_at(after.find(['.', '[']).unwrap_or(after.len()));
         return (!key.is_empty()).then(|| (PathStep::Key(key.to_owned()), tail));
     }
     let inner = rest.strip_prefix('[')?;
     if let Some(quote) = inner.chars().next().filter(|c| matches!(c, '\'' | '"')) {
-        let body = inner.get(1..)?;
-        let (key, tail) = body.split_once(quote)?;
+        let (key, tail) = inner[1..].split_once(quote)?;
         return Some((PathStep::Key(key.to_owned()), tail.strip_prefix(']')?));
     }
     let (index, tail) = inner.split_once(']')?;
@@ -1598,138 +1443,533 @@ fn path_step(rest: &str) -> Option<(PathStep, &str)> {
 // ---------------------------------------------------------------------------------------------
 // Go-compatible formatting
 
-/// Go's `fmt.Sprintf("%v", v)` (Argo's `string()` and splicing), except that arrays and maps
-/// are rendered as JSON (see [`to_text`]).
+/// Go's `fmt.Sprintf("%v", v)` (Argo's `string()`), except that arrays and maps are JSON.
 fn go_string(v: &Value) -> String {
     match v {
         Value::Null => "<nil>".to_owned(),
-        Value::Bool(b) => b.to_string(),
         Value::Number(n) if n.is_f64() => go_float(n.as_f64().unwrap_or(f64::NAN)),
-        Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
         Value::Array(_) | Value::Object(_) => go_json(v),
+        Value::Bool(_) | Value::Number(_) => v.to_string(),
     }
 }
 
-/// Go's `%v` for a float64: shortest digits, exponent form below 1e-4 and from 1e21... no:
-/// from 1e6 on? Go uses `%g` with the shortest precision, i.e. exponent form when the decimal
-/// exponent is < -4 or >= 21 for `%v`.
+/// Go's `%v` for a float64 (`%g`, shortest precision): exponent form when the decimal exponent
+/// is below -4 or at least 6 (`1e+06`, `1.5e-05`), plain digits otherwise (`0.93`, `3`).
 fn go_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".to_owned();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    if !f.is_finite() {
+        return if f.is_nan() {
+            "NaN"
+        } else if f > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        }
+        .to_owned();
     }
     let sci = format!("{f:e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..21).contains(&exp) {
-        format!("{f}")
-    } else {
-        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs())
-    }
-}
-
-/// Go's `json.Marshal`, as Argo's `toJson`: compact, map keys sorted, `<`, `>`, `&`, U+2028
-/// and U+2029 escaped, floats without a trailing `.0`.
-fn go_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_json(&mut out, v);
-    out
-}
-
-fn write_json(out: &mut String, v: &Value) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) if n.is_f64() => out.push_str(&go_json_float(n.as_f64().unwrap_or(0.0))),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => write_json_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (k, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json_string(out, k);
-                out.push(':');
-                write_json(out, item);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn write_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' | '\0'..='\x1f' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Go's JSON float encoding: `'f'` format, or `'e'` (`1e+21`, `1e-7`) outside [1e-6, 1e21).
-fn go_json_float(f: f64) -> String {
-    let abs = f.abs();
-    if abs == 0.0 || (1e-6..1e21).contains(&abs) {
+    if (-4..6).contains(&exp) {
         return format!("{f}");
     }
-    let sci = format!("{f:e}");
-    match sci.split_once('e') {
-        Some((mantissa, exp)) if exp.starts_with('-') => format!("{mantissa}e{exp}"),
-        Some((mantissa, exp)) => format!("{mantissa}e+{exp:0>2}"),
-        None => sci,
-    }
+    format!(
+        "{mantissa}e{}{:02}",
+        if exp < 0 { '-' } else { '+' },
+        exp.unsigned_abs()
+    )
 }
 
-/// Go's `%q` (sprig's `quote`).
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
+/// Go's `json.Marshal`, as Argo's `toJson`: compact, map keys sorted, integral floats without
+/// `.0`, and `<`, `>`, `&`, U+2028, U+2029 escaped as `\u003c`...
+fn go_json(v: &Value) -> String {
+    let json = serde_json::to_string(&go_normalize(v)).unwrap_or_default();
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if u32::from(c) < 0x80 && c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", u32::from(c));
-            }
-            c if c.is_control() => {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
                 let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
         }
     }
-    out.push('"');
     out
+}
+
+/// Sort map keys and turn integral floats into ints, as Go's encoder prints them.
+fn go_normalize(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => Value::from(f as i64),
+            _ => v.clone(),
+        },
+        Value::Array(items) => items.iter().map(go_normalize).collect(),
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by_key(|(k, _)| *k);
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.clone(), go_normalize(v)))
+                .collect()
+        }
+        _ => v.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn env() -> Value {
+        json!({
+            "workflow": {"name": "wf-1", "status": "Succeeded", "parameters": {
+                "json": r#"[{"name":"should-print","value":"true"}]"#, "should-print": "true"}},
+            "inputs": {"parameters": {"should-print": "true", "n": "3"}},
+            "tasks": {"train-model": {"status": "Succeeded",
+                "outputs": {"result": "0.93", "parameters": {"acc": "0.93"}}}},
+            "item": "a", "retries": "1",
+            "lastRetry": {"exitCode": "2", "status": "Failed", "duration": "3",
+                "message": "Error (exit code 2)"}
+        })
+    }
+
+    fn ev(expr: &str) -> Value {
+        evaluate(expr, &env()).unwrap_or_else(|e| panic!("{expr}: {e}"))
+    }
+
+    fn err(expr: &str) -> String {
+        evaluate(expr, &env()).map_or_else(|e| e.to_string(), |v| panic!("{expr}: got {v}"))
+    }
+
+    /// Cases are `"<expression> => <expected>"`.
+    fn split_case(case: &str) -> (&str, &str) {
+        case.split_once(" => ")
+            .unwrap_or_else(|| panic!("bad case {case}"))
+    }
+
+    /// Each expression must evaluate to the JSON after `=>`.
+    fn check_values(cases: &[&str]) {
+        for (expr, want) in cases.iter().map(|c| split_case(c)) {
+            let want: Value = serde_json::from_str(want).unwrap_or_else(|e| panic!("{want}: {e}"));
+            assert_eq!(ev(expr), want, "{expr}");
+        }
+    }
+
+    /// Each expression must fail with a message containing the text after `=>`.
+    fn check_errors(cases: &[&str]) {
+        for (expr, needle) in cases.iter().map(|c| split_case(c)) {
+            let message = err(expr);
+            assert!(
+                message.contains(needle),
+                "{expr}: {message:?} lacks {needle:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn argo_examples() {
+        check_values(&[
+            r#"inputs.parameters["should-print"] == 'true' => true"#,
+            "jsonpath(workflow.parameters.json, '$[0].value') == 'true' => true",
+            r#"tasks['train-model'].outputs.result => "0.93""#,
+            "asInt(lastRetry.exitCode) != 2 => false",
+            r#"lastRetry.status == "Error" || asInt(retries) < 2 => true"#,
+            r#"asFloat(tasks['train-model'].outputs.result) > 0.9 ? 'deploy' : 'skip' => "deploy""#,
+            r#"tasks.missing.outputs.result ?? 'none' => "none""#,
+            r#"toJson(inputs.parameters) => "{\"n\":\"3\",\"should-print\":\"true\"}""#,
+            r#"string(1 + 2) => "3""#,
+            r#"sprig.upper(item) => "A""#,
+            "lastRetry.message matches 'exit code [12]' => true",
+            "'a' in ['a','b'] => true",
+            "len(workflow.name) > 2 => true",
+            "!(1 < 2) and true or not false => true",
+        ]);
+    }
+
+    #[test]
+    fn evaluate_bool_requires_a_boolean() {
+        assert_eq!(
+            evaluate_bool("asInt(lastRetry.exitCode) != 2", &env()),
+            Ok(false)
+        );
+        assert_eq!(
+            evaluate_bool("workflow.status == 'Succeeded'", &env()),
+            Ok(true)
+        );
+        let e = evaluate_bool("'true'", &env()).map_err(|e| e.to_string());
+        assert_eq!(
+            e,
+            Err("expected a boolean, got string in ''true''".to_owned())
+        );
+        let e = evaluate_bool("nope", &env());
+        assert!(matches!(
+            e,
+            Err(ExprError::NotBool {
+                type_name: "nil",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn operators_precedence_and_typing() {
+        check_values(&[
+            "1 + 2 * 3 == 7 && (1 + 2) * 3 == 9 && 10 - 4 - 3 == 3 => true",
+            "[2 ** 3 ** 2, 2 ^ 10, -2 ** 2, - -5 + +1] => [512.0, 1024.0, -4.0, 6]",
+            "[true || false && false, (true || false) && false] => [true, false]",
+            "[!true == false, not true == false, !(1 > 2) and true] => [true, true, true]",
+            "[true ? 1 : 2 + 3, false ? 1 : 2 + 3, true ? false ? 1 : 2 : 3] => [1, 5, 2]",
+            "1 in [1, 2] and 3 not in [1, 2] and 'x' not in {a: 1} => true",
+            "'abc' not contains 'x' && 'abc' startsWith 'a' && 'abc' endsWith 'bc' => true",
+            "'abc' not matches '^b' && not ('a' not startsWith 'a') => true",
+            r#"[1 + nil ?? 2, (tasks.x.result ?? 'd') == 'd', nil ?? nil ?? 'z'] => [3, true, "z"]"#,
+            "[7 / 2, 6 / 2, -7 % 3, 0.1 + 0.2] => [3.5, 3.0, -1, 0.30000000000000004]",
+            r#"[1_000 + 1.5e3 + 2E-1, abs(-3), abs(-1.5), string(6 / 2)] => [2500.2, 3, 1.5, "3"]"#,
+            "1 == 1.0 && 2 > 1.5 && 1 != 1.5 && '1' != 1 && 'a' != nil && nil == nil => true",
+            "[1, 'a'] == [1.0, 'a'] && [1, 2] != [2, 1] && {a: [2], b: 1} == {b: 1, a: [2.0]} => true",
+            "'abc' < 'abd' && 'b' >= 'a' && 2 <= 2 && 'should-print' in inputs.parameters => true",
+            "['x' in nil, 1 in {a: 1}, false && 1 < 'a', true || 1 < 'a'] => [false, false, false, true]",
+            r#"'x' ?? (1 < 'a') => "x""#,
+        ]);
+        assert!(ev("1 + 2").is_i64() && ev("2 * 3 - 1").is_i64() && ev("7 % 3").is_i64());
+        assert!(ev("1 + 2.0").is_f64() && ev("6 / 2").is_f64() && ev("2 ** 2").is_f64());
+    }
+
+    #[test]
+    fn type_and_arithmetic_errors() {
+        check_errors(&[
+            "7.5 % 2 => operator '%' requires integers",
+            "5 % 0 => integer divide by zero",
+            "1 / 0 => division by zero",
+            "9223372036854775807 + 1 => integer overflow at 20",
+            "-(-9223372036854775807 - 1) => integer overflow",
+            "10.0 ** 400 => result +Inf is not a finite number",
+            "'a' + 1 => cannot apply '+' to string and number at 4",
+            "1 < 'a' => cannot compare number with string at 2 in '1 < 'a''",
+            "nil > 1 => cannot compare nil with number",
+            "1 in 'abc' => operator 'in' is not defined on string",
+            "'a' contains 1 => operator 'contains' requires strings, got string and number",
+            "'a' matches '(' => invalid regular expression '('",
+            "1 && true => operator '&&' requires booleans, got number at 2",
+            "false or 'x' => operator '||' requires booleans, got string",
+            "!1 => operator '!' requires a boolean, got number",
+            "-'a' => operator '-' requires a number, got string",
+            "'yes' ? 1 : 2 => ternary condition must be a boolean, got string at 0",
+        ]);
+    }
+
+    #[test]
+    fn literals_nil_members_and_indexing() {
+        check_values(&[
+            r#"'it\'s' + ' ' + 'tab\there' + `raw\n` => "it's tab\thereraw\\n""#,
+            r#""q\"\\\n\u00e9\x41" => "q\"\\\n\u00e9A""#,
+            r#"[1, 'a', nil, true, 2.5,] => [1, "a", null, true, 2.5]"#,
+            r#"{a: 1, 'b-c': 2, 3: 'x', ('k' + '1'): true,} => {"a": 1, "b-c": 2, "3": "x", "k1": true}"#,
+            "[tasks.missing.outputs.result, nope, tasks?.missing?.outputs, nil[0]] => [null, null, null, null]",
+            r#"[nil ?? 'x', '' ?? 'x', tasks?.['train-model']?.status] => ["x", "", "Succeeded"]"#,
+            r#"tasks['train-model'].outputs.parameters.acc + {a: {b: [1, '2']}}.a.b[1] => "0.932""#,
+            r#"'abc'[1] + 'abc'[-1] + 'héllo'[1] => "bcé""#,
+            "[1, 2, 3][-1] + [1, 2, 3][1.0] => 5",
+        ]);
+        check_errors(&[
+            "item.foo => cannot access member 'foo' of string at 5 in 'item.foo'",
+            "[1].x => cannot access member 'x' of array",
+            "inputs.parameters[0] => cannot index a map with number",
+            "true[0] => cannot index bool",
+            "[1, 2][2] => index 2 out of range (length 2)",
+            "'ab'[-3] => index -3 out of range (length 2)",
+            "[1][0.5] => index must be an integer, got number",
+            "99999999999999999999 => invalid number '99999999999999999999' at 0",
+        ]);
+    }
+
+    #[test]
+    fn builtin_functions() {
+        check_values(&[
+            "asInt('42') + asInt(3.9) + asInt(-1) + int('7') => 51",
+            "asFloat('1.5') + asFloat(1) + float(2) => 4.5",
+            r#"string(nil) + string(true) + string(1.5) + string('s') => "<nil>true1.5s""#,
+            r#"[string(1500000.0), string([1, 'a'])] => ["1.5e+06", "[1,\"a\"]"]"#,
+            r#"toJson({b: 1.0, a: ['x<y&z'], c: nil}) => "{\"a\":[\"x\\u003cy\\u0026z\"],\"b\":1,\"c\":null}""#,
+            "len('héllo') + len([1, 2]) + len({a: 1}) => 8",
+            r#"lower('AbC') + upper('x') + trim('  y  ') + trim('xxzxx', 'x') => "abcXyz""#,
+            r#"trimPrefix('v1.2', 'v') + trimSuffix('a.txt', '.txt') => "1.2a""#,
+            "hasPrefix('abc', 'ab') && hasSuffix('abc', 'bc') => true",
+            r#"replace('a-b-c', '-', '_') + join(['a', 'b'], '-') + join(['c', 1]) => "a_b_ca-bc1""#,
+            r#"[split('a,b', ','), split('a,b,c', ',', 2), split('ab', '')] => [["a", "b"], ["a", "b,c"], ["a", "b"]]"#,
+            "[min(3, 1.5, 2), max([1, 7, 3]), first([1, 2]), last([1, 2]), first([])] => [1.5, 7, 1, 2, null]",
+            r#"[keys({a: 1, b: 2}), values({a: 1, b: 2})] => [["a", "b"], [1, 2]]"#,
+        ]);
+        check_errors(&[
+            r#"asInt('abc') => asInt(): cannot parse "abc" as an integer at 0"#,
+            r#"asInt('1.5') => cannot parse "1.5" as an integer"#,
+            "asFloat(true) => asFloat(): cannot convert bool to a float",
+            "asInt() => asInt(): expected 1 argument(s), got 0 at 0 in 'asInt()'",
+            "len(1) => len(): unsupported arguments (number)",
+            "min() => min(): expected at least one number",
+        ]);
+    }
+
+    #[test]
+    fn jsonpath_subset() {
+        let doc = r#"'{"a": {"b c": [1, {"name": "x"}, {"name": "y"}]}, "n": 3}'"#;
+        let jp = |path: &str, want: &str| format!("jsonpath({doc}, `{path}`) => {want}");
+        check_values(&[
+            &jp("$.n", "3"),
+            &jp("$.a['b c'][1].name", r#""x""#),
+            &jp(r#"$["a"]["b c"][-1].name"#, r#""y""#),
+            &jp("$.a['b c'][*].name", r#"["x", "y"]"#),
+            &jp("$.a.*", r#"[[1, {"name": "x"}, {"name": "y"}]]"#),
+            "[jsonpath({k: [5]}, '$.k[0]'), jsonpath('[]', '$')] => [5, []]",
+        ]);
+        check_errors(&[
+            &jp("$.missing", "jsonpath(): key 'missing' not found"),
+            &jp("$.a['b c'][9]", "index 9 not found"),
+            &jp("$..name", "unsupported path syntax at '..name'"),
+            &jp("a", "must start with '$'"),
+            "jsonpath('{', '$') => jsonpath(): invalid JSON",
+        ]);
+    }
+
+    #[test]
+    fn sprig_functions() {
+        check_values(&[
+            r#"sprig.replace('-', '_', 'a-b-c') + sprig.trimAll('-', '-y-') => "a_b_cy""#,
+            "sprig.contains('b', 'abc') && sprig.hasPrefix('a', 'ab') && sprig.hasSuffix('c', 'c') => true",
+            r#"sprig.trimPrefix('v', 'v1') + sprig.trimSuffix('!', 'x!') + sprig.lower('AB') => "1xab""#,
+            r#"[sprig.default('d', ''), sprig.default('d', 'v'), sprig.default('d', nil)] => ["d", "v", "d"]"#,
+            "[sprig.empty(''), sprig.empty(0), sprig.empty([]), sprig.empty('x')] => [true, true, true, false]",
+            r#"[sprig.coalesce(nil, '', 'x'), sprig.ternary('yes', 'no', 1 > 2)] => ["x", "no"]"#,
+            r#"sprig.toString(1.5) + sprig.toString(2) + sprig.toString(nil) + sprig.trim(' c ') => "1.52<nil>c""#,
+            "[sprig.atoi('12'), sprig.atoi('x'), sprig.int('3.00'), sprig.int64(2.9), sprig.int(true)] => [12, 0, 3, 2, 1]",
+            "sprig.float64('1.5') + sprig.float64('junk') => 1.5",
+            "[sprig.add(1, '2', 3), sprig.add1(1), sprig.sub(5, 7), sprig.mul(2, 3, 4)] => [6, 2, -2, 24]",
+            "[sprig.div(7, 2), sprig.mod(7, 2), sprig.max(1, '9', 3), sprig.min(4, 2)] => [3, 1, 9, 2]",
+            r#"sprig.quote('a"b', 1, nil) + sprig.squote('c') => "\"a\\\"b\" \"1\"'c'""#,
+            r#"[sprig.join(',', [1, 'b']), sprig.splitList('/', 'a/b'), sprig.list(1)] => ["1,b", ["a", "b"], [1]]"#,
+            "[sprig.first([3, 4]), sprig.last([3, 4]), sprig.fromJson('[1]'), sprig.fromJson('{')] => [3, 4, [1], null]",
+            r#"sprig.toJson({a: 1}) + sprig.regexReplaceAll('a(x*)b', '-ab-axxb-', '${1}W') => "{\"a\":1}-W-xxW-""#,
+            "[sprig.regexMatch('^a.c$', 'abc'), sprig.regexMatch('(', 'abc')] => [true, false]",
+        ]);
+        check_errors(&[
+            "sprig.div(1, 0) => sprig.div(): integer divide by zero",
+            "sprig.ternary(1, 2, 'x') => sprig.ternary(): unsupported arguments (number, number, string)",
+            "sprig.upper(1) => sprig.upper(): expected a string, got number",
+        ]);
+    }
+
+    #[test]
+    fn every_listed_function_is_dispatched() {
+        let sprig = SPRIG_FUNCTIONS
+            .split_whitespace()
+            .map(|f| format!("sprig.{f}"));
+        for name in FUNCTIONS.split_whitespace().map(str::to_owned).chain(sprig) {
+            assert!(is_known_function(&name), "{name}");
+            for args in [
+                vec![],
+                vec![json!("1")],
+                vec![json!(1), json!(2)],
+                vec![json!(1); 3],
+            ] {
+                if let Err(e) = call_function(&name, &args) {
+                    assert!(!e.contains("unknown function"), "{name}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn syntax_errors_say_what_and_where() {
+        check_errors(&[
+            "a == ) => unexpected token ')' at 5 in 'a == )'",
+            "1 + => unexpected end of expression at 3 in '1 +'",
+            "'abc => unterminated string at 0 in ''abc'",
+            "a @ b => unexpected character '@' at 2 in 'a @ b'",
+            r"'\q' => invalid escape sequence '\q' at 1 in ''\q''",
+            "1 2 => unexpected token '2' at 2 in '1 2'",
+            "a.1 => expected a property name at 2 in 'a.1'",
+            "a not b => unexpected token 'b' at 6 in 'a not b'",
+            "true ?: 1 => unexpected token ':' at 6 in 'true ?: 1'",
+            "let x => unexpected token 'let' at 0 in 'let x'",
+            "x | upper() => unexpected character '|' at 2 in 'x | upper()'",
+            "[1, 2][1:] => unexpected token ':' at 8",
+            "{[1]: 2} => a map key must be a name, a string, a number or (expr) at 1",
+            "x ?? 'a' == 'a' => operator '==' and coalesce expressions (??) cannot be mixed",
+            "foo(1) => unknown function 'foo' at 0 in 'foo(1)'",
+            "sprig.nope(1) => unknown function 'sprig.nope' at 0",
+            "workflow.name.upper() => unknown function '.upper' at 14",
+            "item.foo() => unknown function 'item.foo'",
+            "map([1], #) => closures are not supported by the local engine: 'map([1], #)' ('map()' at 0)",
+            "abs(# * 2) => closures are not supported by the local engine: 'abs(# * 2)' ('#' at 4)",
+            "filter([1], {# > 1}) => closures are not supported by the local engine: 'filter([1], {# > 1})'",
+        ]);
+        assert_eq!(err(""), "unexpected end of expression at 0 in ''");
+        assert_eq!(
+            validate("tasks.a.outputs.result ?? sprig.default('x', item)"),
+            Ok(())
+        );
+        assert!(matches!(
+            validate("nope()"),
+            Err(ExprError::UnknownFunction { pos: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn to_text_and_go_formatting() {
+        assert_eq!(to_text(&json!("a \"b\"")), "a \"b\"");
+        assert_eq!(to_text(&Value::Null), "");
+        assert_eq!(to_text(&json!([true, 42, 0.93, 3.0])), "[true,42,0.93,3]");
+        let map = json!({"b": 1, "a": "<\u{2028}\n"});
+        assert_eq!(to_text(&map), r#"{"a":"\u003c\u2028\n","b":1}"#);
+        let floats = [
+            (0.93, "0.93"),
+            (3.0, "3"),
+            (1e6, "1e+06"),
+            (1234567.5, "1.2345675e+06"),
+        ];
+        let more = [
+            (123456.0, "123456"),
+            (1e-4, "0.0001"),
+            (1e-5, "1e-05"),
+            (1e21, "1e+21"),
+        ];
+        for (f, want) in floats.into_iter().chain(more) {
+            assert_eq!(to_text(&json!(f)), want);
+        }
+        assert_eq!(go_float(f64::NEG_INFINITY), "-Inf");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |open: &str, inner: &str, close: &str, n: usize| {
+            format!("{}{inner}{}", open.repeat(n), close.repeat(n))
+        };
+        let chain = |first: &str, link: &str, n: usize| format!("{first}{}", link.repeat(n));
+        let (fits, half) = (MAX_DEPTH - 1, MAX_DEPTH / 2 - 1);
+        let accepted = [
+            nested("(", "1", ")", fits),
+            nested("abs(", "1", ")", fits),
+            nested("[", "1", "]", fits),
+            nested("sprig.add(", "1", ")", fits),
+            nested("(true ? ", "1", " : 1)", half),
+            nested("[", "1", "]", half) + &"[0]".repeat(half),
+            chain("1", " + 1", fits),
+            chain("", "-", fits) + "1",
+        ];
+        for expr in &accepted {
+            assert!(evaluate(expr, &env()).is_ok(), "{}...", &expr[..20]);
+        }
+        let rejected = [
+            nested("(", "1", ")", MAX_DEPTH),
+            chain("1", " + 1", MAX_DEPTH),
+            nested("(", "1", ")", 100_000),
+            chain("1", " + 1", 100_000),
+            chain("a", ".b", 100_000),
+            chain("a", "[0]", 100_000),
+            chain("", "-", 100_000) + "1",
+            chain("", "!", 100_000) + "true",
+            chain("", "[", 100_000),
+            chain("", "{a:", 100_000),
+            chain("", "abs(", 100_000),
+            chain("", "true ? ", 100_000),
+            chain("", "2 ** ", 100_000),
+            chain("", "1 == ", 100_000),
+        ];
+        for expr in &rejected {
+            let result = evaluate(expr, &env());
+            let too_deep = matches!(
+                result,
+                Err(ExprError::TooDeep {
+                    limit: MAX_DEPTH,
+                    ..
+                })
+            );
+            assert!(too_deep, "{}...: {result:?}", &expr[..20]);
+        }
+    }
+
+    const FRAGMENTS: &[&str] = &[
+        "1",
+        "2.5",
+        "-",
+        "+",
+        "*",
+        "/",
+        "%",
+        "**",
+        "^",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ":",
+        "?",
+        "?.",
+        "??",
+        ".",
+        "..",
+        "!",
+        "not",
+        "in",
+        "and",
+        "or",
+        "==",
+        "!=",
+        "<",
+        ">=",
+        "matches",
+        "contains",
+        "|",
+        "#",
+        "'s'",
+        "\"t\"",
+        "`r`",
+        "nil",
+        "true",
+        "a",
+        "item",
+        "tasks",
+        "x",
+        "len(",
+        "asInt(",
+        "sprig.",
+        "upper(",
+        "jsonpath(",
+        "'$[0]'",
+        "\\",
+        "'",
+        "1e",
+        "é",
+        " ",
+    ];
+
+    proptest! {
+        #[test]
+        fn never_panics_on_token_soup(parts in prop::collection::vec(prop::sample::select(FRAGMENTS), 0..24)) {
+            let _ = evaluate(&parts.concat(), &env());
+            let _ = evaluate(&parts.join(" "), &env());
+        }
+
+        #[test]
+        fn never_panics_on_arbitrary_text(expr in any::<String>()) {
+            let _ = evaluate(&expr, &env());
+        }
+
+        #[test]
+        fn never_panics_on_ascii_noise(expr in "[ -~]{0,40}") {
+            let _ = evaluate(&expr, &env());
+        }
+
+        #[test]
+        fn integer_arithmetic_matches_i64(a in -1_000_000_i64..1_000_000, b in 1_i64..1000) {
+            prop_assert_eq!(ev(&format!("{a} + {b} * 2 - {b}")), json!(a + b));
+            prop_assert_eq!(ev(&format!("{a} % {b}")), json!(a % b));
+            prop_assert_eq!(ev(&format!("string({a}) == '{a}'")), json!(true));
+        }
+    }
 }

@@ -32,7 +32,10 @@ impl Remap {
     pub fn declare(&mut self, container_path: &str) -> PathBuf {
         let local = self.natural(container_path);
         if container_path.starts_with('/') && container_path.len() > 1 {
-            self.insert(container_path.trim_end_matches('/').to_owned(), local.clone());
+            self.insert(
+                container_path.trim_end_matches('/').to_owned(),
+                local.clone(),
+            );
         }
         local
     }
@@ -47,7 +50,8 @@ impl Remap {
     fn insert(&mut self, path: String, local: PathBuf) {
         self.pairs.retain(|(p, _)| *p != path);
         self.pairs.push((path, local));
-        self.pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        self.pairs
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
     }
 
     /// Where a container path lives locally: under a declared mount or path if one covers
@@ -60,7 +64,11 @@ impl Remap {
                 let rest = rest.trim_start_matches('/');
                 // `join("")` would add a trailing slash, which makes a file look like a
                 // directory.
-                return if rest.is_empty() { local.clone() } else { local.join(rest) };
+                return if rest.is_empty() {
+                    local.clone()
+                } else {
+                    local.join(rest)
+                };
             }
         }
         self.natural(container_path)
@@ -90,8 +98,7 @@ impl Remap {
         let mut copied = 0;
         let mut i = 0;
         while i < bytes.len() {
-            if bytes[i] == b'/' && (i == 0 || !is_path_byte(bytes[i - 1]) && bytes[i - 1] != b'/')
-            {
+            if bytes[i] == b'/' && (i == 0 || !is_path_byte(bytes[i - 1]) && bytes[i - 1] != b'/') {
                 let hit = self.pairs.iter().find(|(path, _)| {
                     text[i..].starts_with(path.as_str())
                         && bytes
@@ -146,7 +153,10 @@ mod tests {
     #[test]
     fn partial_matches_are_left_alone() {
         let r = remap();
-        assert_eq!(r.apply("/tmp/output /x/tmp/out /tmp/out.txt"), "/tmp/output /x/tmp/out /tmp/out.txt");
+        assert_eq!(
+            r.apply("/tmp/output /x/tmp/out /tmp/out.txt"),
+            "/tmp/output /x/tmp/out /tmp/out.txt"
+        );
         assert_eq!(r.apply("no paths here"), "no paths here");
     }
 
@@ -154,7 +164,10 @@ mod tests {
     fn local_places() {
         let r = remap();
         assert_eq!(r.local("/tmp/out/a"), PathBuf::from("/node/fs/tmp/out/a"));
-        assert_eq!(r.local("/mnt/data/a/b"), PathBuf::from("/run/volumes/data/a/b"));
+        assert_eq!(
+            r.local("/mnt/data/a/b"),
+            PathBuf::from("/run/volumes/data/a/b")
+        );
         assert_eq!(r.local("/etc/other"), PathBuf::from("/node/fs/etc/other"));
         assert_eq!(r.local("rel/file"), PathBuf::from("rel/file"));
     }

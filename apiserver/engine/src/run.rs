@@ -105,11 +105,11 @@ impl Run {
             .enumerate()
             .map(|(i, t)| (t.name.clone(), i))
             .collect();
-        let pod_slots = workflow
-            .spec
-            .parallelism
-            .filter(|n| *n > 0)
-            .map(|n| Arc::new(Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX >> 4))));
+        let pod_slots = workflow.spec.parallelism.filter(|n| *n > 0).map(|n| {
+            Arc::new(Semaphore::new(
+                usize::try_from(n).unwrap_or(usize::MAX >> 4),
+            ))
+        });
         Run {
             namespace: workflow
                 .metadata

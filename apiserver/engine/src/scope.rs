@@ -102,7 +102,9 @@ impl<'a> Scope<'a> {
             return Some(self.node_name.to_owned());
         }
         if let Some(refs) = self.refs
-            && let Some(rest) = name.strip_prefix(refs.kind).and_then(|r| r.strip_prefix('.'))
+            && let Some(rest) = name
+                .strip_prefix(refs.kind)
+                .and_then(|r| r.strip_prefix('.'))
         {
             return reference(refs.results, rest);
         }
@@ -199,6 +201,15 @@ impl<'a> Scope<'a> {
         }
         let failure: RefCell<Option<String>> = RefCell::new(None);
         let eval = |e: &str| match expr::evaluate(e, self.env()) {
+            // Argo refuses to splice nil (`x ?? default` is how to allow a missing value).
+            Ok(serde_json::Value::Null) => {
+                failure.borrow_mut().get_or_insert_with(|| {
+                    format!(
+                        "failed to evaluate expression '{e}': it is nil (use ?? to give a default)"
+                    )
+                });
+                None
+            }
             Ok(v) => Some(expr::to_text(&v)),
             Err(err) => {
                 failure
@@ -270,7 +281,10 @@ impl<'a> Scope<'a> {
             .iter()
             .map(|(n, v)| (n.clone(), Value::String(v.clone())))
             .collect();
-        params.insert("json".into(), Value::String(parameters_json(&run.parameters)));
+        params.insert(
+            "json".into(),
+            Value::String(parameters_json(&run.parameters)),
+        );
         workflow.insert("parameters".into(), Value::Object(params));
         let meta = &run.workflow.metadata;
         workflow.insert("labels".into(), string_map(meta.labels.iter()));
@@ -317,10 +331,7 @@ impl<'a> Scope<'a> {
         if let Some(item) = self.item {
             env.insert("item".into(), item.clone());
         }
-        env.insert(
-            "node".into(),
-            json!({"name": self.node_name}),
-        );
+        env.insert("node".into(), json!({"name": self.node_name}));
         Value::Object(env)
     }
 }
@@ -423,7 +434,8 @@ fn label(
     labels: &std::collections::BTreeMap<String, String>,
     key: &str,
 ) -> Option<String> {
-    labels.get(key).cloned().or_else(|| {
-        (key == "workflows.argoproj.io/workflow").then(|| workflow.to_owned())
-    })
+    labels
+        .get(key)
+        .cloned()
+        .or_else(|| (key == "workflows.argoproj.io/workflow").then(|| workflow.to_owned()))
 }

@@ -161,8 +161,12 @@ mod tests {
     #[test]
     fn expression_tags_evaluated_when_asked() {
         let eval = |e: &str| (e == "1 + 1").then(|| "2".to_owned());
-        let s = substitute_with("{{=1 + 1}} {{= nope }} {{inputs.parameters.x}}", &lookup, &eval)
-            .expect("substitutes");
+        let s = substitute_with(
+            "{{=1 + 1}} {{= nope }} {{inputs.parameters.x}}",
+            &lookup,
+            &eval,
+        )
+        .expect("substitutes");
         assert_eq!(s.text, "2 {{= nope }} 42");
         assert_eq!(s.expressions, ["nope"]);
     }

@@ -5,7 +5,9 @@
 //! server's persister) reads a borrow or a clone whenever it likes, so a thousand quick
 //! updates cost a thousand small edits, not a thousand copies of the node map.
 
-use kfp::argo::{NodeFlag, NodeInputs, NodeOutputs, NodePhase, NodeStatus, NodeType, WorkflowStatus};
+use kfp::argo::{
+    NodeFlag, NodeInputs, NodeOutputs, NodePhase, NodeStatus, NodeType, WorkflowStatus,
+};
 use tokio::sync::watch;
 
 use crate::time::now;
@@ -74,7 +76,9 @@ impl Tracker {
             finished_at: new.phase.is_fulfilled().then(|| started.clone()),
             started_at: Some(started),
             progress: (new.node_type == NodeType::Pod).then(|| "0/1".to_owned()),
-            inputs: new.inputs.filter(|i| !i.parameters.is_empty() || !i.artifacts.is_empty()),
+            inputs: new
+                .inputs
+                .filter(|i| !i.parameters.is_empty() || !i.artifacts.is_empty()),
             node_flag: new.flag,
             ..NodeStatus::default()
         };

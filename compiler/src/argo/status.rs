@@ -302,7 +302,10 @@ mod tests {
         assert_eq!(root.node_type, NodeType::Dag);
         let back = serde_json::to_value(&status).expect("serializes");
         assert_eq!(back["nodes"]["diamond-x7k2p"]["type"], "DAG");
-        assert_eq!(back["nodes"]["diamond-x7k2p-4111054565"]["boundaryID"], "diamond-x7k2p");
+        assert_eq!(
+            back["nodes"]["diamond-x7k2p-4111054565"]["boundaryID"],
+            "diamond-x7k2p"
+        );
     }
 
     #[test]

@@ -28,14 +28,18 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             phase: NodePhase::Running,
             message: None,
             inputs: Some(node_inputs(&inputs)),
-            flag: call.hooked.then(|| kfp::argo::NodeFlag {
-                hooked: true,
-                retried: false,
-            }),
+            flag: super::hook_flag(call.hooked),
         },
     );
     let Some(dag) = template.dag.as_ref() else {
-        return finish(&ctx, &id, NodePhase::Error, Some("not a DAG template".into()), NodeOutputs::default(), Vec::new());
+        return finish(
+            &ctx,
+            &id,
+            NodePhase::Error,
+            Some("not a DAG template".into()),
+            NodeOutputs::default(),
+            Vec::new(),
+        );
     };
     let inner = Ctx {
         run: run.clone(),
@@ -49,7 +53,14 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     let graph = match Graph::new(&dag.tasks, dag.target.as_deref()) {
         Ok(g) => g,
         Err(message) => {
-            return finish(&ctx, &id, NodePhase::Error, Some(message), NodeOutputs::default(), Vec::new());
+            return finish(
+                &ctx,
+                &id,
+                NodePhase::Error,
+                Some(message),
+                NodeOutputs::default(),
+                Vec::new(),
+            );
         }
     };
     let fail_fast = template.fail_fast == Some(true);
@@ -78,9 +89,9 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                 parents: &parents,
                 task_group: true,
             };
-            let proceed = graph.depends[i].as_ref().is_none_or(|d| {
-                d.evaluate(&|name: &str| dep_state(&dag.tasks, &results, name))
-            });
+            let proceed = graph.depends[i]
+                .as_ref()
+                .is_none_or(|d| d.evaluate(&|name: &str| dep_state(&dag.tasks, &results, name)));
             if !proceed {
                 let call = Call {
                     name: node_name.clone(),
@@ -90,7 +101,8 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                     hooked: false,
                 };
                 for p in &parents {
-                    run.tracker.add_child(p, &crate::naming::node_id(&run.name, &node_name));
+                    run.tracker
+                        .add_child(p, &crate::naming::node_id(&run.name, &node_name));
                 }
                 let outputs = default_outputs(t.template.as_deref().and_then(|n| run.template(n)));
                 let r = fulfilled_node(
@@ -101,7 +113,15 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                     "omitted: depends condition not met".into(),
                     Some(outputs),
                 );
-                complete(i, r, &graph, &dag.tasks, &mut results, &mut remaining, &mut ready);
+                complete(
+                    i,
+                    r,
+                    &graph,
+                    &dag.tasks,
+                    &mut results,
+                    &mut remaining,
+                    &mut ready,
+                );
                 continue;
             }
             let refs = Refs {
@@ -119,13 +139,29 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             Ok(done) => done,
             Err(e) => {
                 let message = format!("internal error in DAG '{}': {e}", call.name);
-                return finish(&ctx, &id, NodePhase::Error, Some(message), NodeOutputs::default(), Vec::new());
+                return finish(
+                    &ctx,
+                    &id,
+                    NodePhase::Error,
+                    Some(message),
+                    NodeOutputs::default(),
+                    Vec::new(),
+                );
             }
         };
         if fail_fast && r.phase.is_failure() && stopped_by.is_none() {
-            stopped_by = Some("template has failed or errored children and failFast enabled".into());
+            stopped_by =
+                Some("template has failed or errored children and failFast enabled".into());
         }
-        complete(i, r, &graph, &dag.tasks, &mut results, &mut remaining, &mut ready);
+        complete(
+            i,
+            r,
+            &graph,
+            &dag.tasks,
+            &mut results,
+            &mut remaining,
+            &mut ready,
+        );
     }
     let outbound: Vec<String> = graph
         .targets
@@ -133,13 +169,28 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
         .filter_map(|&i| results.get(&dag.tasks[i].name))
         .flat_map(|r| r.outbound.iter().cloned())
         .collect();
-    let all_ran = (0..dag.tasks.len()).all(|i| !graph.needed[i] || results.contains_key(&dag.tasks[i].name));
+    let all_ran =
+        (0..dag.tasks.len()).all(|i| !graph.needed[i] || results.contains_key(&dag.tasks[i].name));
     if let Some((phase, message)) = failed_branch(&graph, &dag.tasks, &results) {
-        return finish(&ctx, &id, phase, Some(message), NodeOutputs::default(), outbound);
+        return finish(
+            &ctx,
+            &id,
+            phase,
+            Some(message),
+            NodeOutputs::default(),
+            outbound,
+        );
     }
     if !all_ran {
         let message = stopped_by.unwrap_or_else(|| "not every task of the DAG could run".into());
-        return finish(&ctx, &id, NodePhase::Failed, Some(message), NodeOutputs::default(), outbound);
+        return finish(
+            &ctx,
+            &id,
+            NodePhase::Failed,
+            Some(message),
+            NodeOutputs::default(),
+            outbound,
+        );
     }
     let scope = Scope::new(&run, &call.name)
         .with_inputs(&inputs)
@@ -152,7 +203,14 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             run.export_globals(&template, &outputs);
             finish(&ctx, &id, NodePhase::Succeeded, None, outputs, outbound)
         }
-        Err(message) => finish(&ctx, &id, NodePhase::Error, Some(message), NodeOutputs::default(), outbound),
+        Err(message) => finish(
+            &ctx,
+            &id,
+            NodePhase::Error,
+            Some(message),
+            NodeOutputs::default(),
+            outbound,
+        ),
     }
 }
 
@@ -166,8 +224,13 @@ pub fn finish(
     outbound: Vec<String>,
 ) -> NodeResult {
     let run = &ctx.run;
-    run.tracker
-        .finish(id, phase, message.clone(), Some(outputs.clone()), outbound.clone());
+    run.tracker.finish(
+        id,
+        phase,
+        message.clone(),
+        Some(outputs.clone()),
+        outbound.clone(),
+    );
     let (started_at, finished_at) = run.tracker.read(|s| {
         s.nodes
             .get(id)
@@ -179,7 +242,11 @@ pub fn finish(
         phase,
         message,
         outputs,
-        outbound: if outbound.is_empty() { vec![id.to_owned()] } else { outbound },
+        outbound: if outbound.is_empty() {
+            vec![id.to_owned()]
+        } else {
+            outbound
+        },
         started_at,
         finished_at,
         ..NodeResult::default()
@@ -201,13 +268,18 @@ struct Graph {
 
 impl Graph {
     fn new(tasks: &[DagTask], target: Option<&str>) -> Result<Self, String> {
-        let index: HashMap<&str, usize> = tasks.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
         let mut depends = Vec::with_capacity(tasks.len());
         let mut deps = Vec::with_capacity(tasks.len());
         for t in tasks {
             let parsed = match (&t.depends, t.dependencies.is_empty()) {
                 (Some(expr), _) => Some(
-                    Depends::parse(expr).map_err(|e| format!("task '{}': depends '{expr}': {e}", t.name))?,
+                    Depends::parse(expr)
+                        .map_err(|e| format!("task '{}': depends '{expr}': {e}", t.name))?,
                 ),
                 (None, false) => Some(Depends::from_dependencies(&t.dependencies)),
                 (None, true) => None,
@@ -216,7 +288,10 @@ impl Graph {
             if let Some(d) = &parsed {
                 for name in d.names() {
                     let Some(&j) = index.get(name) else {
-                        return Err(format!("task '{}' depends on '{name}', which is not a task of this DAG", t.name));
+                        return Err(format!(
+                            "task '{}' depends on '{name}', which is not a task of this DAG",
+                            t.name
+                        ));
                     };
                     if !names.contains(&j) {
                         names.push(j);
@@ -235,9 +310,16 @@ impl Graph {
         let targets: Vec<usize> = match target.map(str::trim).filter(|t| !t.is_empty()) {
             Some(list) => list
                 .split_whitespace()
-                .map(|name| index.get(name).copied().ok_or_else(|| format!("target '{name}' is not a task of this DAG")))
+                .map(|name| {
+                    index
+                        .get(name)
+                        .copied()
+                        .ok_or_else(|| format!("target '{name}' is not a task of this DAG"))
+                })
                 .collect::<Result<_, _>>()?,
-            None => (0..tasks.len()).filter(|&i| dependents[i].is_empty()).collect(),
+            None => (0..tasks.len())
+                .filter(|&i| dependents[i].is_empty())
+                .collect(),
         };
         let mut needed = vec![false; tasks.len()];
         let mut stack = targets.clone();
@@ -251,7 +333,14 @@ impl Graph {
             return Err("the DAG's dependencies form a cycle".into());
         }
         let waiting = deps.iter().map(Vec::len).collect();
-        Ok(Graph { depends, deps, dependents, waiting, targets, needed })
+        Ok(Graph {
+            depends,
+            deps,
+            dependents,
+            waiting,
+            targets,
+            needed,
+        })
     }
 }
 
@@ -349,7 +438,9 @@ fn failed_branch(
     let mut seen = HashSet::new();
     let mut failure = None;
     for &t in &graph.targets {
-        let Some(r) = results.get(&tasks[t].name) else { continue };
+        let Some(r) = results.get(&tasks[t].name) else {
+            continue;
+        };
         let phase = branch_phase(t, graph, tasks, results, &mut memo, &mut seen);
         if !phase.is_failure() {
             continue;

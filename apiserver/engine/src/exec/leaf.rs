@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kfp::argo::{Artifact, Container, EnvVar, NodeFlag, NodeOutputs, NodePhase, NodeType, Parameter, S3Location, Template};
+use kfp::argo::{
+    Artifact, Container, EnvVar, NodeFlag, NodeOutputs, NodePhase, NodeType, Parameter, S3Location,
+    Template,
+};
 
 use super::{Attempt, Call, node_inputs};
 use crate::artifacts::{Archive, ArtifactError, ArtifactStore, write_raw};
@@ -19,7 +22,13 @@ use crate::tracker::NewNode;
 /// Annotation of templates that run a Rust function of the pipeline binary.
 const RUST_FUNCTION: &str = kfp::dsl::RUST_FUNCTION_ANNOTATION;
 
-pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInputs, attempt: Attempt) -> NodeResult {
+pub async fn run(
+    ctx: Ctx,
+    call: Call,
+    template: Template,
+    inputs: ResolvedInputs,
+    attempt: Attempt,
+) -> NodeResult {
     let run = ctx.run.clone();
     // `spec.parallelism` counts pods: a blocked pod has no node yet (§11.3).
     let _workflow_slot = match &run.pod_slots {
@@ -27,7 +36,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
         None => None,
     };
     let pod = pod_name(&run.name, &template.name, &call.name);
-    let flag = (call.hooked || attempt.retried).then(|| NodeFlag {
+    let flag = (call.hooked || attempt.retried).then_some(NodeFlag {
         hooked: call.hooked,
         retried: attempt.retried,
     });
@@ -96,7 +105,10 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                      host and does not pull the image '{}'; install it or put it on PATH",
                     prepared.image
                 ),
-                other => other.to_string(),
+                other => match std::error::Error::source(other) {
+                    Some(source) => format!("{other}: {source}"),
+                    None => other.to_string(),
+                },
             };
             return node.end(NodePhase::Error, Some(message));
         }
@@ -110,7 +122,10 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     let collected = collect_outputs(&run.store, &prepared, &template, &mut node.outputs).await;
     let stopped = stop_reason.lock().ok().and_then(|r| r.clone());
     if outcome.stopped {
-        return node.end(NodePhase::Failed, stopped.or_else(|| Some("stopped".into())));
+        return node.end(
+            NodePhase::Failed,
+            stopped.or_else(|| Some("stopped".into())),
+        );
     }
     if !outcome.success() {
         let tail = last_lines(&outcome.log_tail, 5);
@@ -227,13 +242,20 @@ fn prepare(
     };
     output_dirs.push(cwd.clone());
     for dir in &output_dirs {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
 
-    let mut argv: Vec<String> = container.command.iter().chain(&container.args).map(|a| remap.apply(a)).collect();
+    let mut argv: Vec<String> = container
+        .command
+        .iter()
+        .chain(&container.args)
+        .map(|a| remap.apply(a))
+        .collect();
     if let Some(source) = source {
         let script = node_dir.join("script");
-        std::fs::write(&script, remap.apply(&source)).map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+        std::fs::write(&script, remap.apply(&source))
+            .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
         argv.push(script.to_string_lossy().into_owned());
     }
     if container.command.is_empty() {
@@ -294,13 +316,22 @@ fn declared_output_paths(template: &Template) -> Vec<String> {
         .parameters
         .iter()
         .filter_map(|p| p.value_from.as_ref().and_then(|v| v.path.clone()));
-    let artifacts = template.outputs.artifacts.iter().filter_map(|a| a.path.clone());
+    let artifacts = template
+        .outputs
+        .artifacts
+        .iter()
+        .filter_map(|a| a.path.clone());
     params.chain(artifacts).collect()
 }
 
 /// The container's environment. Values from Secrets and ConfigMaps cannot be read
 /// locally: they come from the engine's environment under the same variable name.
-fn environment(run: &Run, container: &Container, pod: &str, remap: &Remap) -> Result<Vec<(String, String)>, String> {
+fn environment(
+    run: &Run,
+    container: &Container,
+    pod: &str,
+    remap: &Remap,
+) -> Result<Vec<(String, String)>, String> {
     let mut env = run.settings.env.clone();
     let configured = |name: &str| {
         run.settings
@@ -310,7 +341,12 @@ fn environment(run: &Run, container: &Container, pod: &str, remap: &Remap) -> Re
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
     };
-    for EnvVar { name, value, value_from } in &container.env {
+    for EnvVar {
+        name,
+        value,
+        value_from,
+    } in &container.env
+    {
         if let Some(v) = value {
             env.push((name.clone(), remap.apply(v)));
             continue;
@@ -319,7 +355,12 @@ fn environment(run: &Run, container: &Container, pod: &str, remap: &Remap) -> Re
             env.push((name.clone(), String::new()));
             continue;
         };
-        if let Some(field) = source.field_ref.as_ref().and_then(|f| f.get("fieldPath")).and_then(|f| f.as_str()) {
+        if let Some(field) = source
+            .field_ref
+            .as_ref()
+            .and_then(|f| f.get("fieldPath"))
+            .and_then(|f| f.as_str())
+        {
             env.push((name.clone(), field_value(run, pod, field)));
             continue;
         }
@@ -363,7 +404,13 @@ fn field_value(run: &Run, pod: &str, field: &str) -> String {
                 .and_then(|l| l.strip_suffix("']"));
             match label {
                 Some("workflows.argoproj.io/workflow") => run.name.clone(),
-                Some(key) => run.workflow.metadata.labels.get(key).cloned().unwrap_or_default(),
+                Some(key) => run
+                    .workflow
+                    .metadata
+                    .labels
+                    .get(key)
+                    .cloned()
+                    .unwrap_or_default(),
                 None => String::new(),
             }
         }
@@ -419,18 +466,27 @@ async fn collect_outputs(
                     });
                 }
                 Err(_) => match from.and_then(|v| v.default.clone()) {
-                    Some(default) => outputs.parameters.push(Parameter::with_value(p.name.clone(), default)),
+                    Some(default) => outputs
+                        .parameters
+                        .push(Parameter::with_value(p.name.clone(), default)),
                     None => {
                         first_error.get_or_insert_with(|| {
-                            format!("outputs.parameters.{}: the file {path} was not written", p.name)
+                            format!(
+                                "outputs.parameters.{}: the file {path} was not written",
+                                p.name
+                            )
                         });
                     }
                 },
             }
         } else if let Some(value) = &p.value {
-            outputs.parameters.push(Parameter::with_value(p.name.clone(), value.clone()));
+            outputs
+                .parameters
+                .push(Parameter::with_value(p.name.clone(), value.clone()));
         } else if let Some(default) = from.and_then(|v| v.default.clone()) {
-            outputs.parameters.push(Parameter::with_value(p.name.clone(), default));
+            outputs
+                .parameters
+                .push(Parameter::with_value(p.name.clone(), default));
         }
     }
     let mut to_save = Vec::new();
@@ -444,7 +500,13 @@ async fn collect_outputs(
             }
         };
         let key = ArtifactStore::key_for(&prepared.workflow, &prepared.pod, &a.name, archive);
-        to_save.push((a.clone(), path.clone(), prepared.remap.local(path), key, archive));
+        to_save.push((
+            a.clone(),
+            path.clone(),
+            prepared.remap.local(path),
+            key,
+            archive,
+        ));
     }
     if !to_save.is_empty() {
         let store = store.clone();
@@ -485,7 +547,11 @@ async fn collect_outputs(
 
 /// The last `n` non-empty lines of a log tail, joined by " | ".
 fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     let start = lines.len().saturating_sub(n);
     let joined = lines[start..].join(" | ");
     if joined.len() > 600 {
@@ -498,4 +564,3 @@ fn last_lines(text: &str, n: usize) -> String {
         joined
     }
 }
-

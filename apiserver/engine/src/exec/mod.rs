@@ -15,7 +15,9 @@ mod task;
 use std::future::Future;
 use std::pin::Pin;
 
-use kfp::argo::{Arguments, NodeFlag, NodeInputs, NodeOutputs, NodePhase, NodeType, Parameter, Template};
+use kfp::argo::{
+    Arguments, NodeFlag, NodeInputs, NodeOutputs, NodePhase, NodeType, Parameter, Template,
+};
 
 use crate::run::{Ctx, NodeResult};
 use crate::scope::ResolvedInputs;
@@ -143,10 +145,7 @@ pub fn fulfilled_node(
             phase,
             message: Some(message.clone()),
             inputs: None,
-            flag: call.hooked.then(|| NodeFlag {
-                hooked: true,
-                retried: false,
-            }),
+            flag: hook_flag(call.hooked),
         },
     );
     if let Some(outputs) = &outputs {
@@ -156,7 +155,9 @@ pub fn fulfilled_node(
             }
         });
     }
-    let now = run.tracker.read(|s| s.nodes.get(&id).and_then(|n| n.started_at.clone()));
+    let now = run
+        .tracker
+        .read(|s| s.nodes.get(&id).and_then(|n| n.started_at.clone()));
     NodeResult {
         outbound: vec![id.clone()],
         id,
@@ -170,22 +171,26 @@ pub fn fulfilled_node(
 }
 
 /// Inputs of `template` from the caller's `arguments` (§2).
-pub fn resolve_inputs(template: &Template, arguments: &Arguments) -> Result<ResolvedInputs, String> {
+pub fn resolve_inputs(
+    template: &Template,
+    arguments: &Arguments,
+) -> Result<ResolvedInputs, String> {
     let mut inputs = ResolvedInputs::default();
     for declared in &template.inputs.parameters {
-        let given = arguments.parameters.iter().find(|a| a.name == declared.name);
+        let given = arguments
+            .parameters
+            .iter()
+            .find(|a| a.name == declared.name);
         let value = given
             .and_then(|a| a.value.clone())
             .or_else(|| declared.value.clone())
             .or_else(|| declared.default.clone())
-            .or_else(|| {
-                declared
-                    .value_from
-                    .as_ref()
-                    .and_then(|v| v.default.clone())
-            });
+            .or_else(|| declared.value_from.as_ref().and_then(|v| v.default.clone()));
         let Some(value) = value else {
-            return Err(format!("inputs.parameters.{} was not supplied", declared.name));
+            return Err(format!(
+                "inputs.parameters.{} was not supplied",
+                declared.name
+            ));
         };
         if !declared.enum_values.is_empty() && !declared.enum_values.contains(&value) {
             return Err(format!(
@@ -211,11 +216,17 @@ pub fn resolve_inputs(template: &Template, arguments: &Arguments) -> Result<Reso
             }
             _ if declared.raw.is_some() || declared.s3.is_some() => {}
             _ if !declared.other_locations.is_empty() => {
-                return Err(unsupported_location(&declared.name, &declared.other_locations));
+                return Err(unsupported_location(
+                    &declared.name,
+                    &declared.other_locations,
+                ));
             }
             _ if declared.optional == Some(true) => continue,
             _ => {
-                return Err(format!("inputs.artifacts.{} was not supplied", declared.name));
+                return Err(format!(
+                    "inputs.artifacts.{} was not supplied",
+                    declared.name
+                ));
             }
         }
         inputs.artifacts.push(artifact);
@@ -277,4 +288,12 @@ pub fn render_hook_arguments(
     arguments: &Arguments,
 ) -> Result<Arguments, String> {
     task::render_arguments(scope, arguments)
+}
+
+/// `nodeFlag` of a hook node (`None` for others).
+pub fn hook_flag(hooked: bool) -> Option<NodeFlag> {
+    hooked.then_some(NodeFlag {
+        hooked: true,
+        retried: false,
+    })
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use kfp::argo::{NodeFlag, NodePhase, NodeType, RetryStrategy, Template};
+use kfp::argo::{NodePhase, NodeType, RetryStrategy, Template};
 
 use super::{Attempt, Call, node_inputs, run_body};
 use crate::run::{Ctx, NodeResult};
@@ -24,10 +24,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             phase: NodePhase::Running,
             message: None,
             inputs: Some(node_inputs(&inputs)),
-            flag: call.hooked.then(|| NodeFlag {
-                hooked: true,
-                retried: false,
-            }),
+            flag: super::hook_flag(call.hooked),
         },
     );
     let policy = match Policy::of(&strategy) {
@@ -63,23 +60,42 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             return end(&ctx, &id, NodePhase::Succeeded, None, Some(result));
         }
         let message = result.message.clone();
-        if run.halted(ctx.exit_handler).is_some() || !policy.allows(result.phase, message.as_deref()) {
+        if run.halted(ctx.exit_handler).is_some()
+            || !policy.allows(result.phase, message.as_deref())
+        {
             return end(&ctx, &id, result.phase, message, Some(result));
         }
         if policy.limit.is_some_and(|limit| attempt_index >= limit) {
-            return end(&ctx, &id, result.phase, Some("No more retries left".into()), Some(result));
+            return end(
+                &ctx,
+                &id,
+                result.phase,
+                Some("No more retries left".into()),
+                Some(result),
+            );
         }
         last = vec![
-            ("lastRetry.exitCode".into(), result.outputs.exit_code.clone().unwrap_or_default()),
+            (
+                "lastRetry.exitCode".into(),
+                result.outputs.exit_code.clone().unwrap_or_default(),
+            ),
             ("lastRetry.status".into(), result.phase.as_str().into()),
-            ("lastRetry.duration".into(), started.elapsed().as_secs().to_string()),
-            ("lastRetry.message".into(), message.clone().unwrap_or_default()),
+            (
+                "lastRetry.duration".into(),
+                started.elapsed().as_secs().to_string(),
+            ),
+            (
+                "lastRetry.message".into(),
+                message.clone().unwrap_or_default(),
+            ),
         ];
         if let Some(expression) = &strategy.expression {
             let scope = Scope::new(&run, &call.name)
                 .with_inputs(&inputs)
                 .local("retries", attempt_index.to_string());
-            let scope = last.iter().fold(scope, |s, (k, v)| s.local(k.clone(), v.clone()));
+            let scope = last
+                .iter()
+                .fold(scope, |s, (k, v)| s.local(k.clone(), v.clone()));
             match scope.evaluate(expression) {
                 Ok(serde_json::Value::Bool(true)) => {}
                 Ok(_) => return end(&ctx, &id, result.phase, message, Some(result)),
@@ -89,7 +105,13 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
         if let Some(wait) = policy.backoff(attempt_index + 1) {
             if let Some(max) = policy.max_duration {
                 if first_start.elapsed() >= max {
-                    return end(&ctx, &id, result.phase, Some("Max duration limit exceeded".into()), Some(result));
+                    return end(
+                        &ctx,
+                        &id,
+                        result.phase,
+                        Some("Max duration limit exceeded".into()),
+                        Some(result),
+                    );
                 }
                 if first_start.elapsed() + wait > max {
                     return end(
@@ -115,11 +137,18 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     }
 }
 
-fn end(ctx: &Ctx, id: &str, phase: NodePhase, message: Option<String>, last: Option<NodeResult>) -> NodeResult {
+fn end(
+    ctx: &Ctx,
+    id: &str,
+    phase: NodePhase,
+    message: Option<String>,
+    last: Option<NodeResult>,
+) -> NodeResult {
     let run = &ctx.run;
     let last = last.unwrap_or_default();
     let outputs = (phase == NodePhase::Succeeded).then(|| last.outputs.clone());
-    run.tracker.finish(id, phase, message.clone(), outputs.clone(), Vec::new());
+    run.tracker
+        .finish(id, phase, message.clone(), outputs.clone(), Vec::new());
     let (started_at, finished_at) = run.tracker.read(|s| {
         s.nodes
             .get(id)
@@ -131,7 +160,11 @@ fn end(ctx: &Ctx, id: &str, phase: NodePhase, message: Option<String>, last: Opt
         phase,
         message,
         outputs: last.outputs,
-        outbound: if last.outbound.is_empty() { vec![id.to_owned()] } else { last.outbound },
+        outbound: if last.outbound.is_empty() {
+            vec![id.to_owned()]
+        } else {
+            last.outbound
+        },
         started_at,
         finished_at,
         ..NodeResult::default()
@@ -172,18 +205,28 @@ impl Policy {
         let limit = s
             .limit
             .as_deref()
-            .map(|l| l.trim().parse::<u32>().map_err(|_| format!("retryStrategy.limit '{l}' is not a number")))
+            .map(|l| {
+                l.trim()
+                    .parse::<u32>()
+                    .map_err(|_| format!("retryStrategy.limit '{l}' is not a number"))
+            })
             .transpose()?;
         let backoff = s.backoff.clone().unwrap_or_default();
         let dur = |field: &str, v: &Option<String>| {
             v.as_deref()
-                .map(|t| parse_duration(t).map_err(|e| format!("retryStrategy.backoff.{field}: {e}")))
+                .map(|t| {
+                    parse_duration(t).map_err(|e| format!("retryStrategy.backoff.{field}: {e}"))
+                })
                 .transpose()
         };
         let factor = backoff
             .factor
             .as_deref()
-            .map(|f| f.trim().parse::<f64>().map_err(|_| format!("retryStrategy.backoff.factor '{f}' is not a number")))
+            .map(|f| {
+                f.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("retryStrategy.backoff.factor '{f}' is not a number"))
+            })
             .transpose()?
             .unwrap_or(1.0);
         Ok(Policy {
@@ -209,9 +252,15 @@ impl Policy {
         }
         if self.transient_only {
             let m = message.unwrap_or_default().to_ascii_lowercase();
-            return ["transient", "timeout", "connection reset", "connection refused", "temporarily"]
-                .iter()
-                .any(|w| m.contains(w));
+            return [
+                "transient",
+                "timeout",
+                "connection reset",
+                "connection refused",
+                "temporarily",
+            ]
+            .iter()
+            .any(|w| m.contains(w));
         }
         true
     }
@@ -221,7 +270,8 @@ impl Policy {
         let base = self.duration?;
         let exp = i32::try_from(n.saturating_sub(1)).unwrap_or(i32::MAX);
         let secs = base.as_secs_f64() * self.factor.powi(exp);
-        let wait = Duration::try_from_secs_f64(secs).unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
+        let wait =
+            Duration::try_from_secs_f64(secs).unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
         Some(match self.cap {
             Some(cap) => wait.min(cap),
             None => wait,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kfp::argo::{NodeFlag, NodeOutputs, NodePhase, NodeType, Parameter, Template};
+use kfp::argo::{NodeOutputs, NodePhase, NodeType, Parameter, Template};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -27,10 +27,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             phase: NodePhase::Running,
             message: None,
             inputs: Some(node_inputs(&inputs)),
-            flag: call.hooked.then(|| NodeFlag {
-                hooked: true,
-                retried: false,
-            }),
+            flag: super::hook_flag(call.hooked),
         },
     );
     let groups = template.steps.clone().unwrap_or_default();
@@ -48,7 +45,14 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     let mut previous_outbound: Vec<String> = vec![id.clone()];
     for (g, group) in groups.iter().enumerate() {
         if let Some(halt) = run.halted(ctx.exit_handler) {
-            return finish(&ctx, &id, NodePhase::Failed, Some(halt.message().into()), NodeOutputs::default(), previous_outbound);
+            return finish(
+                &ctx,
+                &id,
+                NodePhase::Failed,
+                Some(halt.message().into()),
+                NodeOutputs::default(),
+                previous_outbound,
+            );
         }
         let group_name = format!("{}[{g}]", call.name);
         let group_id = run.tracker.create(
@@ -57,7 +61,8 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                 name: &group_name,
                 display_name: &format!("[{g}]"),
                 node_type: NodeType::StepGroup,
-                template_name: Some(&call.template),
+                // Argo creates step groups from an empty WorkflowStep: no templateName.
+                template_name: None,
                 boundary_id: Some(&id),
                 phase: NodePhase::Running,
                 message: None,
@@ -92,12 +97,19 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                 Ok(r) => done.push(r),
                 Err(e) => {
                     let message = format!("internal error in steps '{}': {e}", call.name);
-                    return finish(&ctx, &id, NodePhase::Error, Some(message), NodeOutputs::default(), Vec::new());
+                    return finish(
+                        &ctx,
+                        &id,
+                        NodePhase::Error,
+                        Some(message),
+                        NodeOutputs::default(),
+                        Vec::new(),
+                    );
                 }
             }
         }
         done.sort_by_key(|(s, _)| *s);
-        let mut failure: Option<(NodePhase, String)> = None;
+        let mut failure: Option<String> = None;
         let mut outbound = Vec::new();
         for (s, r) in done {
             let step = &group[s];
@@ -107,24 +119,37 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                     NodePhase::Failed => c.failed == Some(true),
                     _ => c.error == Some(true),
                 });
-                if !tolerated || fail_fast {
+                if (!tolerated || fail_fast) && failure.is_none() {
                     let message = match &r.message {
                         Some(m) => format!("child '{}' failed: {m}", r.id),
                         None => format!("child '{}' failed", r.id),
                     };
-                    failure = Some((r.phase, message));
+                    failure = Some(message);
                 }
             }
             results.insert(step.name.clone(), r);
         }
-        let group_phase = failure.as_ref().map_or(NodePhase::Succeeded, |(p, _)| *p);
-        run.tracker.finish(&group_id, group_phase, None, None, Vec::new());
+        // §9, as Argo's executeSteps: a Failed or Error child fails the group and the steps
+        // node, both Failed (never Error) with the message of the first failed child.
+        let group_phase = match failure {
+            Some(_) => NodePhase::Failed,
+            None => NodePhase::Succeeded,
+        };
+        run.tracker
+            .finish(&group_id, group_phase, failure.clone(), None, Vec::new());
         if outbound.is_empty() {
             outbound.push(group_id.clone());
         }
         previous_outbound = outbound;
-        if let Some((phase, message)) = failure {
-            return finish(&ctx, &id, phase, Some(message), NodeOutputs::default(), previous_outbound);
+        if let Some(message) = failure {
+            return finish(
+                &ctx,
+                &id,
+                NodePhase::Failed,
+                Some(message),
+                NodeOutputs::default(),
+                previous_outbound,
+            );
         }
     }
     let scope = Scope::new(&run, &call.name)
@@ -136,9 +161,23 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     match template_outputs(&scope, &template) {
         Ok(outputs) => {
             run.export_globals(&template, &outputs);
-            finish(&ctx, &id, NodePhase::Succeeded, None, outputs, previous_outbound)
+            finish(
+                &ctx,
+                &id,
+                NodePhase::Succeeded,
+                None,
+                outputs,
+                previous_outbound,
+            )
         }
-        Err(message) => finish(&ctx, &id, NodePhase::Error, Some(message), NodeOutputs::default(), previous_outbound),
+        Err(message) => finish(
+            &ctx,
+            &id,
+            NodePhase::Error,
+            Some(message),
+            NodeOutputs::default(),
+            previous_outbound,
+        ),
     }
 }
 
@@ -174,18 +213,26 @@ pub fn template_outputs(scope: &Scope<'_>, template: &Template) -> Result<NodeOu
                     .unwrap_or_else(|| "no value".into())
             ));
         };
-        outputs.parameters.push(Parameter::with_value(p.name.clone(), value));
+        outputs
+            .parameters
+            .push(Parameter::with_value(p.name.clone(), value));
     }
     for a in &template.outputs.artifacts {
         let Some(from) = &a.from else { continue };
-        let tag = from.trim().trim_start_matches("{{").trim_end_matches("}}").trim();
+        let tag = from
+            .trim()
+            .trim_start_matches("{{")
+            .trim_end_matches("}}")
+            .trim();
         let found = if let Some(name) = tag.strip_prefix("inputs.artifacts.") {
             scope
                 .inputs
                 .and_then(|i| i.artifacts.iter().find(|x| x.name == name))
                 .cloned()
         } else if let Some(refs) = scope.refs
-            && let Some(rest) = tag.strip_prefix(refs.kind).and_then(|r| r.strip_prefix('.'))
+            && let Some(rest) = tag
+                .strip_prefix(refs.kind)
+                .and_then(|r| r.strip_prefix('.'))
             && let Some((task, name)) = rest.split_once(".outputs.artifacts.")
         {
             refs.results
@@ -202,7 +249,12 @@ pub fn template_outputs(scope: &Scope<'_>, template: &Template) -> Result<NodeOu
                 outputs.artifacts.push(artifact);
             }
             None if a.optional == Some(true) => {}
-            None => return Err(format!("outputs.artifacts.{}: {from} did not resolve", a.name)),
+            None => {
+                return Err(format!(
+                    "outputs.artifacts.{}: {from} did not resolve",
+                    a.name
+                ));
+            }
         }
     }
     Ok(outputs)

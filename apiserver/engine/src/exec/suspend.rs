@@ -1,6 +1,6 @@
 //! Suspend templates (§8.2): wait for a resume or a duration.
 
-use kfp::argo::{NodeFlag, NodeOutputs, NodePhase, NodeType, Parameter, Template};
+use kfp::argo::{NodeOutputs, NodePhase, NodeType, Parameter, Template};
 
 use super::{Call, node_inputs};
 use crate::run::{Ctx, NodeResult, Resume};
@@ -21,23 +21,34 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             phase: NodePhase::Running,
             message: None,
             inputs: Some(node_inputs(&inputs)),
-            flag: call.hooked.then(|| NodeFlag {
-                hooked: true,
-                retried: false,
-            }),
+            flag: super::hook_flag(call.hooked),
         },
     );
     let scope = Scope::new(&run, &call.name).with_inputs(&inputs);
-    let duration = match template.suspend.as_ref().and_then(|s| s.duration.as_deref()) {
+    let duration = match template
+        .suspend
+        .as_ref()
+        .and_then(|s| s.duration.as_deref())
+    {
         None => None,
         Some(text) => match scope.render_strict(text).and_then(|t| parse_duration(&t)) {
             Ok(d) => Some(d),
-            Err(e) => return end(&ctx, &id, NodePhase::Error, Some(format!("suspend.duration: {e}")), NodeOutputs::default()),
+            Err(e) => {
+                return end(
+                    &ctx,
+                    &id,
+                    NodePhase::Error,
+                    Some(format!("suspend.duration: {e}")),
+                    NodeOutputs::default(),
+                );
+            }
         },
     };
     let mut resumes = run.resume.subscribe();
     let matches = |r: &Resume| {
-        r.node.as_deref().is_none_or(|n| n == call.name || n == call.display_name || n == id)
+        r.node
+            .as_deref()
+            .is_none_or(|n| n == call.name || n == call.display_name || n == id)
     };
     let timer = async {
         match duration {
@@ -72,9 +83,14 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             .or_else(|| p.value.clone())
             .or_else(|| p.value_from.as_ref().and_then(|v| v.default.clone()));
         match value {
-            Some(v) => outputs.parameters.push(Parameter::with_value(p.name.clone(), v)),
+            Some(v) => outputs
+                .parameters
+                .push(Parameter::with_value(p.name.clone(), v)),
             None => {
-                let message = format!("outputs.parameters.{} was not supplied when resuming", p.name);
+                let message = format!(
+                    "outputs.parameters.{} was not supplied when resuming",
+                    p.name
+                );
                 return end(&ctx, &id, NodePhase::Error, Some(message), outputs);
             }
         }
@@ -83,6 +99,12 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     end(&ctx, &id, NodePhase::Succeeded, None, outputs)
 }
 
-fn end(ctx: &Ctx, id: &str, phase: NodePhase, message: Option<String>, outputs: NodeOutputs) -> NodeResult {
+fn end(
+    ctx: &Ctx,
+    id: &str,
+    phase: NodePhase,
+    message: Option<String>,
+    outputs: NodeOutputs,
+) -> NodeResult {
     super::dag::finish(ctx, id, phase, message, outputs, Vec::new())
 }

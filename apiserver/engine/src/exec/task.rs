@@ -148,7 +148,14 @@ pub fn prepare(
     let fail = |prepared: &mut Prepared, message: String| {
         let call = base_call(place.node_name.to_owned(), place.display_name.to_owned());
         link(ctx, place.parents, &id);
-        let r = fulfilled_node(ctx, &call, NodeType::Skipped, NodePhase::Error, message, None);
+        let r = fulfilled_node(
+            ctx,
+            &call,
+            NodeType::Skipped,
+            NodePhase::Error,
+            message,
+            None,
+        );
         prepared.done.push((0, r));
     };
     if view.has_template_ref || view.template.is_none() {
@@ -276,7 +283,11 @@ fn decide(
         let rendered = match scope.render(when) {
             Ok(r) => r.text,
             Err(e) => {
-                return Decision::Skip(NodeType::Skipped, NodePhase::Error, format!("Invalid 'when' expression '{when}': {e}"));
+                return Decision::Skip(
+                    NodeType::Skipped,
+                    NodePhase::Error,
+                    format!("Invalid 'when' expression '{when}': {e}"),
+                );
             }
         };
         match evaluate_when(&rendered) {
@@ -301,7 +312,10 @@ fn decide(
         return Decision::Skip(
             NodeType::Skipped,
             NodePhase::Error,
-            format!("template '{}' not found in the workflow", view.template.unwrap_or_default()),
+            format!(
+                "template '{}' not found in the workflow",
+                view.template.unwrap_or_default()
+            ),
         );
     }
     match render_arguments(&scope, view.arguments) {
@@ -318,7 +332,8 @@ pub fn render_arguments(scope: &Scope<'_>, arguments: &Arguments) -> Result<Argu
     for p in &arguments.parameters {
         let Some(value) = &p.value else {
             if let Some(default) = p.value_from.as_ref().and_then(|v| v.default.clone()) {
-                out.parameters.push(Parameter::with_value(p.name.clone(), default));
+                out.parameters
+                    .push(Parameter::with_value(p.name.clone(), default));
             }
             continue;
         };
@@ -332,7 +347,8 @@ pub fn render_arguments(scope: &Scope<'_>, arguments: &Arguments) -> Result<Argu
         let value = scope
             .render_strict(value)
             .map_err(|e| format!("arguments.parameters.{}: {e}", p.name))?;
-        out.parameters.push(Parameter::with_value(p.name.clone(), value));
+        out.parameters
+            .push(Parameter::with_value(p.name.clone(), value));
     }
     for a in &arguments.artifacts {
         let mut artifact = Artifact {
@@ -374,7 +390,10 @@ fn whole_tag(text: &str) -> Option<&str> {
 
 fn producer_did_not_run(scope: &Scope<'_>, tag: &str) -> bool {
     let Some(refs) = scope.refs else { return false };
-    let Some(rest) = tag.strip_prefix(refs.kind).and_then(|r| r.strip_prefix('.')) else {
+    let Some(rest) = tag
+        .strip_prefix(refs.kind)
+        .and_then(|r| r.strip_prefix('.'))
+    else {
         return false;
     };
     let name = rest.split('.').next().unwrap_or_default();
@@ -388,7 +407,9 @@ fn producer_did_not_run(scope: &Scope<'_>, tag: &str) -> bool {
 /// The artifact a `from: "{{...}}"` names; `None` when its producer did not make it.
 fn resolve_artifact(scope: &Scope<'_>, from: &str) -> Result<Option<Artifact>, String> {
     let Some(tag) = whole_tag(from) else {
-        return Err(format!("artifact reference '{from}' is not a single {{{{...}}}} tag"));
+        return Err(format!(
+            "artifact reference '{from}' is not a single {{{{...}}}} tag"
+        ));
     };
     if let Some(name) = tag.strip_prefix("inputs.artifacts.") {
         return Ok(scope
@@ -400,13 +421,22 @@ fn resolve_artifact(scope: &Scope<'_>, from: &str) -> Result<Option<Artifact>, S
         return Ok(scope.run.globals().output_artifacts.get(name).cloned());
     }
     if let Some(refs) = scope.refs
-        && let Some(rest) = tag.strip_prefix(refs.kind).and_then(|r| r.strip_prefix('.'))
+        && let Some(rest) = tag
+            .strip_prefix(refs.kind)
+            .and_then(|r| r.strip_prefix('.'))
         && let Some((task, artifact)) = rest.split_once(".outputs.artifacts.")
     {
         let Some(result) = refs.results.get(task) else {
-            return Err(format!("unable to resolve {{{{{tag}}}}}: '{task}' has not run"));
+            return Err(format!(
+                "unable to resolve {{{{{tag}}}}}: '{task}' has not run"
+            ));
         };
-        return Ok(result.outputs.artifacts.iter().find(|a| a.name == artifact).cloned());
+        return Ok(result
+            .outputs
+            .artifacts
+            .iter()
+            .find(|a| a.name == artifact)
+            .cloned());
     }
     Err(format!("unable to resolve artifact {{{{{tag}}}}}"))
 }
@@ -433,10 +463,16 @@ fn loop_items(scope: &Scope<'_>, view: TaskView<'_>) -> Result<Vec<Value>, Strin
     }
     if let Some(seq) = view.with_sequence {
         let mut rendered = seq.clone();
-        for field in [&mut rendered.start, &mut rendered.end, &mut rendered.count, &mut rendered.format] {
-            if let Some(v) = field {
-                *v = scope.render_strict(v)?;
-            }
+        for v in [
+            &mut rendered.start,
+            &mut rendered.end,
+            &mut rendered.count,
+            &mut rendered.format,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *v = scope.render_strict(v)?;
         }
         return expand_sequence(&rendered)
             .map(|items| items.into_iter().map(Value::String).collect())
@@ -451,8 +487,11 @@ fn hook_scope(
     refs: Refs<'_>,
     item: Option<&Value>,
 ) -> Option<HookScope> {
-    let mut hooks: Vec<(String, LifecycleHook)> =
-        view.hooks.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut hooks: Vec<(String, LifecycleHook)> = view
+        .hooks
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if let Some(t) = view.on_exit
         && !view.hooks.contains_key("exit")
     {
@@ -522,15 +561,12 @@ pub async fn execute(ctx: Ctx, prepared: Prepared) -> NodeResult {
     }
     done.sort_by_key(|(i, _)| *i);
     match looped {
-        None => done
-            .pop()
-            .map(|(_, r)| r)
-            .unwrap_or_else(|| NodeResult {
-                id,
-                phase: NodePhase::Error,
-                message: Some(format!("task '{task_name}' produced no node")),
-                ..NodeResult::default()
-            }),
+        None => done.pop().map(|(_, r)| r).unwrap_or_else(|| NodeResult {
+            id,
+            phase: NodePhase::Error,
+            message: Some(format!("task '{task_name}' produced no node")),
+            ..NodeResult::default()
+        }),
         Some(l) => aggregate(&ctx, id, l, done),
     }
 }
@@ -555,7 +591,9 @@ fn aggregate(ctx: &Ctx, id: String, l: Loop, done: Vec<(usize, NodeResult)>) -> 
             continue;
         }
         if let Some(result) = &r.outputs.result {
-            results.push(serde_json::from_str(result).unwrap_or_else(|_| Value::String(result.clone())));
+            results.push(
+                serde_json::from_str(result).unwrap_or_else(|_| Value::String(result.clone())),
+            );
         }
         let mut object = serde_json::Map::new();
         for p in &r.outputs.parameters {
@@ -573,17 +611,25 @@ fn aggregate(ctx: &Ctx, id: String, l: Loop, done: Vec<(usize, NodeResult)>) -> 
     for (name, values) in params {
         let parsed: Option<Vec<Value>> = values
             .iter()
-            .map(|v| serde_json::from_str::<Value>(v).ok().filter(|j| j.is_object() || j.is_array()))
+            .map(|v| {
+                serde_json::from_str::<Value>(v)
+                    .ok()
+                    .filter(|j| j.is_object() || j.is_array())
+            })
             .collect();
         let list = match parsed {
             Some(list) => Value::Array(list),
             None => Value::Array(values.into_iter().map(Value::String).collect()),
         };
-        outputs.parameters.push(Parameter::with_value(name, list.to_string()));
+        outputs
+            .parameters
+            .push(Parameter::with_value(name, list.to_string()));
     }
     let (started_at, finished_at) = match &l.group_id {
         Some(group) => {
-            ctx.run.tracker.finish(group, phase, message.clone(), None, Vec::new());
+            ctx.run
+                .tracker
+                .finish(group, phase, message.clone(), None, Vec::new());
             ctx.run.tracker.read(|s| {
                 s.nodes
                     .get(group)
@@ -618,7 +664,9 @@ async fn run_hooks(ctx: &Ctx, hooks: &HookScope, node_name: &str, result: &NodeR
         NodePhase::Succeeded | NodePhase::Failed | NodePhase::Error
     );
     for (key, hook) in &hooks.hooks {
-        let Some(template) = &hook.template else { continue };
+        let Some(template) = &hook.template else {
+            continue;
+        };
         let refs = Refs {
             kind: hooks.kind,
             results: &results,
@@ -633,7 +681,9 @@ async fn run_hooks(ctx: &Ctx, hooks: &HookScope, node_name: &str, result: &NodeR
             }
             (format!("{node_name}.onExit"), "onExit".to_owned())
         } else {
-            let Some(expression) = &hook.expression else { continue };
+            let Some(expression) = &hook.expression else {
+                continue;
+            };
             match scope.evaluate(expression) {
                 Ok(Value::Bool(true)) => {}
                 _ => continue,
@@ -652,9 +702,10 @@ async fn run_hooks(ctx: &Ctx, hooks: &HookScope, node_name: &str, result: &NodeR
             arguments: Arguments::default(),
             hooked: true,
         };
-        ctx.run
-            .tracker
-            .add_child(&result.id, &crate::naming::node_id(&ctx.run.name, &call.name));
+        ctx.run.tracker.add_child(
+            &result.id,
+            &crate::naming::node_id(&ctx.run.name, &call.name),
+        );
         match arguments {
             Ok(arguments) => {
                 run_hook_call(ctx.clone(), Call { arguments, ..call }).await;
