@@ -147,8 +147,15 @@ pub struct ValueFrom {
     pub jq_filter: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
     pub default: Option<String>,
+    /// Suspend templates: the value is supplied when the node is resumed (`{}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplied: Option<serde_json::Value>,
 }
 
 /// An artifact: an input/output declaration or an argument.
