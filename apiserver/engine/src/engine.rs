@@ -314,7 +314,7 @@ async fn execute(run: Arc<Run>) -> WorkflowStatus {
         && let Some(template) = hook.template
     {
         {
-            let failures = failures_json(&run.tracker.snapshot());
+            let failures = failures_json(&run.name, &run.tracker.snapshot());
             let mut globals = run.globals();
             globals.status = Some(phase.as_str().to_owned());
             globals.failures = Some(failures);
@@ -393,17 +393,17 @@ async fn execute(run: Arc<Run>) -> WorkflowStatus {
 }
 
 /// `workflow.failures` (§10): one object per Failed/Error node.
-fn failures_json(status: &WorkflowStatus) -> String {
+fn failures_json(workflow: &str, status: &WorkflowStatus) -> String {
     let list: Vec<serde_json::Value> = status
         .nodes
         .values()
         .filter(|n| n.phase.is_failure())
         .map(|n| {
-            let pod = if n.node_type == kfp::argo::NodeType::Pod {
-                n.id.clone()
-            } else {
-                String::new()
-            };
+            let pod = crate::naming::pod_name(
+                workflow,
+                n.template_name.as_deref().unwrap_or_default(),
+                &n.name,
+            );
             json!({
                 "displayName": n.display_name,
                 "message": n.message.clone().unwrap_or_default(),

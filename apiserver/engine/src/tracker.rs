@@ -16,6 +16,8 @@ use crate::time::now;
 #[derive(Debug)]
 pub struct Tracker {
     tx: watch::Sender<WorkflowStatus>,
+    /// Pods created and pods finished, for the live `status.progress`.
+    pods: std::sync::Mutex<(u32, u32)>,
 }
 
 /// What a new node is.
@@ -36,6 +38,7 @@ impl Tracker {
     pub fn new(status: WorkflowStatus) -> Self {
         Tracker {
             tx: watch::Sender::new(status),
+            pods: std::sync::Mutex::new((0, 0)),
         }
     }
 
@@ -82,8 +85,13 @@ impl Tracker {
             node_flag: new.flag,
             ..NodeStatus::default()
         };
+        let progress = (new.node_type == NodeType::Pod)
+            .then(|| self.count_pod(u32::from(new.phase.is_fulfilled()), 1));
         self.modify(|s| {
             s.nodes.insert(id.clone(), node);
+            if progress.is_some() {
+                s.progress = progress;
+            }
         });
         id
     }
@@ -119,7 +127,16 @@ impl Tracker {
         outbound: Vec<String>,
     ) {
         let finished = now();
+        let is_pod = self.read(|s| {
+            s.nodes
+                .get(id)
+                .is_some_and(|n| n.node_type == NodeType::Pod)
+        });
+        let progress = is_pod.then(|| self.count_pod(1, 0));
         self.modify(|s| {
+            if progress.is_some() {
+                s.progress = progress;
+            }
             if let Some(node) = s.nodes.get_mut(id) {
                 node.phase = phase;
                 node.message = message;
@@ -133,6 +150,17 @@ impl Tracker {
                 }
             }
         });
+    }
+
+    /// Count pods created/finished; returns the new `done/all`.
+    fn count_pod(&self, done: u32, created: u32) -> String {
+        let mut pods = self
+            .pods
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pods.0 += done;
+        pods.1 += created;
+        format!("{}/{}", pods.0, pods.1)
     }
 
     /// Draw an edge `parent -> child` (§12.4), once.

@@ -224,7 +224,7 @@ fn prepare(
         remap.declare(&path);
         placed.push((remap.local(&path), a.clone()));
     }
-    let mut output_dirs = vec![fs.join("tmp")];
+    let mut output_dirs = Vec::new();
     for path in declared_output_paths(template) {
         let path = scope.render_strict(&path)?;
         remap.declare(&path);

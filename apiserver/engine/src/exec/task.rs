@@ -575,6 +575,7 @@ pub async fn execute(ctx: Ctx, prepared: Prepared) -> NodeResult {
 fn aggregate(ctx: &Ctx, id: String, l: Loop, done: Vec<(usize, NodeResult)>) -> NodeResult {
     let mut phase = NodePhase::Succeeded;
     let mut message = None;
+    let mut failed_id = None;
     let mut outbound = Vec::new();
     let mut iterations = Vec::with_capacity(l.count);
     let mut results = Vec::new();
@@ -586,6 +587,7 @@ fn aggregate(ctx: &Ctx, id: String, l: Loop, done: Vec<(usize, NodeResult)>) -> 
         if r.phase.is_failure() {
             phase = r.phase;
             message = r.message.clone();
+            failed_id = Some(r.id.clone());
         }
         if r.phase != NodePhase::Succeeded {
             continue;
@@ -642,8 +644,11 @@ fn aggregate(ctx: &Ctx, id: String, l: Loop, done: Vec<(usize, NodeResult)>) -> 
             done.last().and_then(|(_, r)| r.finished_at.clone()),
         ),
     };
+    // Without a TaskGroup (steps), the loop has no node of its own: a failure names the
+    // iteration that failed.
+    let id = l.group_id.or(failed_id).unwrap_or(id);
     NodeResult {
-        id: l.group_id.unwrap_or(id),
+        id,
         phase,
         message,
         outputs,
