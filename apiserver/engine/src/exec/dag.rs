@@ -9,30 +9,16 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::task::{self, Place, TaskView};
-use super::{Call, default_outputs, fulfilled_node, node_inputs};
+use super::{Call, close_node, default_outputs, fulfilled_node};
 use crate::depends::{DepState, Depends};
 use crate::run::{Ctx, NodeResult};
 use crate::scope::{Refs, ResolvedInputs, Scope};
-use crate::tracker::NewNode;
 
 pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInputs) -> NodeResult {
     let run = ctx.run.clone();
-    let id = run.tracker.create(
-        &run.name,
-        NewNode {
-            name: &call.name,
-            display_name: &call.display_name,
-            node_type: NodeType::Dag,
-            template_name: Some(&call.template),
-            boundary_id: ctx.boundary_id.as_deref(),
-            phase: NodePhase::Running,
-            message: None,
-            inputs: Some(node_inputs(&inputs)),
-            flag: super::hook_flag(call.hooked),
-        },
-    );
+    let id = super::open_node(&ctx, &call, NodeType::Dag, &inputs);
     let Some(dag) = template.dag.as_ref() else {
-        return finish(
+        return close_node(
             &ctx,
             &id,
             NodePhase::Error,
@@ -53,7 +39,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     let graph = match Graph::new(&dag.tasks, dag.target.as_deref()) {
         Ok(g) => g,
         Err(message) => {
-            return finish(
+            return close_node(
                 &ctx,
                 &id,
                 NodePhase::Error,
@@ -139,7 +125,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             Ok(done) => done,
             Err(e) => {
                 let message = format!("internal error in DAG '{}': {e}", call.name);
-                return finish(
+                return close_node(
                     &ctx,
                     &id,
                     NodePhase::Error,
@@ -172,7 +158,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     let all_ran =
         (0..dag.tasks.len()).all(|i| !graph.needed[i] || results.contains_key(&dag.tasks[i].name));
     if let Some((phase, message)) = failed_branch(&graph, &dag.tasks, &results) {
-        return finish(
+        return close_node(
             &ctx,
             &id,
             phase,
@@ -183,7 +169,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     }
     if !all_ran {
         let message = stopped_by.unwrap_or_else(|| "not every task of the DAG could run".into());
-        return finish(
+        return close_node(
             &ctx,
             &id,
             NodePhase::Failed,
@@ -201,9 +187,9 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     match super::steps::template_outputs(&scope, &template) {
         Ok(outputs) => {
             run.export_globals(&template, &outputs);
-            finish(&ctx, &id, NodePhase::Succeeded, None, outputs, outbound)
+            close_node(&ctx, &id, NodePhase::Succeeded, None, outputs, outbound)
         }
-        Err(message) => finish(
+        Err(message) => close_node(
             &ctx,
             &id,
             NodePhase::Error,
@@ -211,45 +197,6 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
             NodeOutputs::default(),
             outbound,
         ),
-    }
-}
-
-/// End the DAG/steps node and build its result.
-pub fn finish(
-    ctx: &Ctx,
-    id: &str,
-    phase: NodePhase,
-    message: Option<String>,
-    outputs: NodeOutputs,
-    outbound: Vec<String>,
-) -> NodeResult {
-    let run = &ctx.run;
-    run.tracker.finish(
-        id,
-        phase,
-        message.clone(),
-        Some(outputs.clone()),
-        outbound.clone(),
-    );
-    let (started_at, finished_at) = run.tracker.read(|s| {
-        s.nodes
-            .get(id)
-            .map(|n| (n.started_at.clone(), n.finished_at.clone()))
-            .unwrap_or_default()
-    });
-    NodeResult {
-        id: id.to_owned(),
-        phase,
-        message,
-        outputs,
-        outbound: if outbound.is_empty() {
-            vec![id.to_owned()]
-        } else {
-            outbound
-        },
-        started_at,
-        finished_at,
-        ..NodeResult::default()
     }
 }
 

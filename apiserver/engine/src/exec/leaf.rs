@@ -152,7 +152,7 @@ struct LeafNode<'a> {
 impl LeafNode<'_> {
     fn end(&mut self, phase: NodePhase, message: Option<String>) -> NodeResult {
         let outputs = std::mem::take(&mut self.outputs);
-        super::dag::finish(self.ctx, self.id, phase, message, outputs, Vec::new())
+        super::close_node(self.ctx, self.id, phase, message, outputs, Vec::new())
     }
 }
 

@@ -297,3 +297,62 @@ pub fn hook_flag(hooked: bool) -> Option<NodeFlag> {
         retried: false,
     })
 }
+
+/// Create the Running node of a DAG, steps, Retry or Suspend invocation; returns its ID.
+pub fn open_node(ctx: &Ctx, call: &Call, node_type: NodeType, inputs: &ResolvedInputs) -> String {
+    let run = &ctx.run;
+    run.tracker.create(
+        &run.name,
+        NewNode {
+            name: &call.name,
+            display_name: &call.display_name,
+            node_type,
+            template_name: Some(&call.template),
+            boundary_id: ctx.boundary_id.as_deref(),
+            phase: NodePhase::Running,
+            message: None,
+            inputs: Some(node_inputs(inputs)),
+            flag: hook_flag(call.hooked),
+        },
+    )
+}
+
+/// End a node and build the result its parent sees (a node without outbound nodes of
+/// its own is its own outbound node).
+pub fn close_node(
+    ctx: &Ctx,
+    id: &str,
+    phase: NodePhase,
+    message: Option<String>,
+    outputs: NodeOutputs,
+    outbound: Vec<String>,
+) -> NodeResult {
+    let run = &ctx.run;
+    run.tracker.finish(
+        id,
+        phase,
+        message.clone(),
+        Some(outputs.clone()),
+        outbound.clone(),
+    );
+    let (started_at, finished_at) = run.tracker.read(|s| {
+        s.nodes
+            .get(id)
+            .map(|n| (n.started_at.clone(), n.finished_at.clone()))
+            .unwrap_or_default()
+    });
+    NodeResult {
+        id: id.to_owned(),
+        phase,
+        message,
+        outputs,
+        outbound: if outbound.is_empty() {
+            vec![id.to_owned()]
+        } else {
+            outbound
+        },
+        started_at,
+        finished_at,
+        ..NodeResult::default()
+    }
+}

@@ -4,29 +4,15 @@ use std::time::{Duration, Instant};
 
 use kfp::argo::{NodePhase, NodeType, RetryStrategy, Template};
 
-use super::{Attempt, Call, node_inputs, run_body};
+use super::{Attempt, Call, run_body};
 use crate::run::{Ctx, NodeResult};
 use crate::scope::{ResolvedInputs, Scope};
 use crate::time::{format_duration, parse_duration};
-use crate::tracker::NewNode;
 
 pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInputs) -> NodeResult {
     let run = ctx.run.clone();
     let strategy = template.retry_strategy.clone().unwrap_or_default();
-    let id = run.tracker.create(
-        &run.name,
-        NewNode {
-            name: &call.name,
-            display_name: &call.display_name,
-            node_type: NodeType::Retry,
-            template_name: Some(&call.template),
-            boundary_id: ctx.boundary_id.as_deref(),
-            phase: NodePhase::Running,
-            message: None,
-            inputs: Some(node_inputs(&inputs)),
-            flag: super::hook_flag(call.hooked),
-        },
-    );
+    let id = super::open_node(&ctx, &call, NodeType::Retry, &inputs);
     let policy = match Policy::of(&strategy) {
         Ok(p) => p,
         Err(message) => return end(&ctx, &id, NodePhase::Error, Some(message), None),
@@ -137,6 +123,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     }
 }
 
+/// End the Retry node with the last attempt's outputs and outbound nodes (§12.4).
 fn end(
     ctx: &Ctx,
     id: &str,
@@ -144,31 +131,8 @@ fn end(
     message: Option<String>,
     last: Option<NodeResult>,
 ) -> NodeResult {
-    let run = &ctx.run;
     let last = last.unwrap_or_default();
-    let outputs = (phase == NodePhase::Succeeded).then(|| last.outputs.clone());
-    run.tracker
-        .finish(id, phase, message.clone(), outputs.clone(), Vec::new());
-    let (started_at, finished_at) = run.tracker.read(|s| {
-        s.nodes
-            .get(id)
-            .map(|n| (n.started_at.clone(), n.finished_at.clone()))
-            .unwrap_or_default()
-    });
-    NodeResult {
-        id: id.to_owned(),
-        phase,
-        message,
-        outputs: last.outputs,
-        outbound: if last.outbound.is_empty() {
-            vec![id.to_owned()]
-        } else {
-            last.outbound
-        },
-        started_at,
-        finished_at,
-        ..NodeResult::default()
-    }
+    super::close_node(ctx, id, phase, message, last.outputs, last.outbound)
 }
 
 /// A parsed retry strategy.

@@ -7,29 +7,15 @@ use kfp::argo::{NodeOutputs, NodePhase, NodeType, Parameter, Template};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::dag::finish;
 use super::task::{self, Place, TaskView};
-use super::{Call, node_inputs};
+use super::{Call, close_node};
 use crate::run::{Ctx, NodeResult};
 use crate::scope::{Refs, ResolvedInputs, Scope};
 use crate::tracker::NewNode;
 
 pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInputs) -> NodeResult {
     let run = ctx.run.clone();
-    let id = run.tracker.create(
-        &run.name,
-        NewNode {
-            name: &call.name,
-            display_name: &call.display_name,
-            node_type: NodeType::Steps,
-            template_name: Some(&call.template),
-            boundary_id: ctx.boundary_id.as_deref(),
-            phase: NodePhase::Running,
-            message: None,
-            inputs: Some(node_inputs(&inputs)),
-            flag: super::hook_flag(call.hooked),
-        },
-    );
+    let id = super::open_node(&ctx, &call, NodeType::Steps, &inputs);
     let groups = template.steps.clone().unwrap_or_default();
     let inner = Ctx {
         run: run.clone(),
@@ -45,7 +31,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     let mut previous_outbound: Vec<String> = vec![id.clone()];
     for (g, group) in groups.iter().enumerate() {
         if let Some(halt) = run.halted(ctx.exit_handler) {
-            return finish(
+            return close_node(
                 &ctx,
                 &id,
                 NodePhase::Failed,
@@ -97,7 +83,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                 Ok(r) => done.push(r),
                 Err(e) => {
                     let message = format!("internal error in steps '{}': {e}", call.name);
-                    return finish(
+                    return close_node(
                         &ctx,
                         &id,
                         NodePhase::Error,
@@ -142,7 +128,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
         }
         previous_outbound = outbound;
         if let Some(message) = failure {
-            return finish(
+            return close_node(
                 &ctx,
                 &id,
                 NodePhase::Failed,
@@ -161,7 +147,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     match template_outputs(&scope, &template) {
         Ok(outputs) => {
             run.export_globals(&template, &outputs);
-            finish(
+            close_node(
                 &ctx,
                 &id,
                 NodePhase::Succeeded,
@@ -170,7 +156,7 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
                 previous_outbound,
             )
         }
-        Err(message) => finish(
+        Err(message) => close_node(
             &ctx,
             &id,
             NodePhase::Error,

@@ -2,28 +2,14 @@
 
 use kfp::argo::{NodeOutputs, NodePhase, NodeType, Parameter, Template};
 
-use super::{Call, node_inputs};
+use super::Call;
 use crate::run::{Ctx, NodeResult, Resume};
 use crate::scope::{ResolvedInputs, Scope};
 use crate::time::parse_duration;
-use crate::tracker::NewNode;
 
 pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInputs) -> NodeResult {
     let run = ctx.run.clone();
-    let id = run.tracker.create(
-        &run.name,
-        NewNode {
-            name: &call.name,
-            display_name: &call.display_name,
-            node_type: NodeType::Suspend,
-            template_name: Some(&call.template),
-            boundary_id: ctx.boundary_id.as_deref(),
-            phase: NodePhase::Running,
-            message: None,
-            inputs: Some(node_inputs(&inputs)),
-            flag: super::hook_flag(call.hooked),
-        },
-    );
+    let id = super::open_node(&ctx, &call, NodeType::Suspend, &inputs);
     let scope = Scope::new(&run, &call.name).with_inputs(&inputs);
     let duration = match template
         .suspend
@@ -106,5 +92,5 @@ fn end(
     message: Option<String>,
     outputs: NodeOutputs,
 ) -> NodeResult {
-    super::dag::finish(ctx, id, phase, message, outputs, Vec::new())
+    super::close_node(ctx, id, phase, message, outputs, Vec::new())
 }
