@@ -2,7 +2,8 @@
 //! 1,000 processes started by `xargs -P` with the same parallelism (the yardstick:
 //! within 1.5x, and under 100 MB).
 //!
-//! `cargo bench -p kfp-engine --bench local_run` (optionally `-- <parallelism> <repeats>`).
+//! `cargo bench -p kfp-engine --bench local_run` (optionally `-- <parallelism> <repeats>`);
+//! files go to `$TMPDIR` (e.g. `TMPDIR=/dev/shm` to leave the disk out of it).
 //! Not a test: it prints figures for the README and asserts nothing.
 
 use std::path::Path;
@@ -26,7 +27,10 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     println!("{TASKS} tasks, parallelism {parallelism}, median of {repeats} runs");
-    let baseline = median((0..repeats).map(|_| xargs(parallelism)).collect());
+    // Every run's files are kept until the end: deleting thousands of inodes between runs
+    // makes ext4's next inode allocations slower and would blur the comparison.
+    let mut keep = Vec::new();
+    let baseline = median((0..repeats).map(|_| xargs(parallelism, &mut keep)).collect());
     println!("xargs -P {parallelism}: {:.2} s", baseline.as_secs_f64());
     for shape in [Shape::Fan, Shape::Random] {
         let yaml =
@@ -34,7 +38,7 @@ fn main() {
         let workflow = Engine::load_yaml(&yaml, "synthetic").expect("valid");
         reset_peak_memory();
         let times: Vec<Duration> = (0..repeats)
-            .map(|_| runtime.block_on(engine_run(workflow.clone(), parallelism)))
+            .map(|_| runtime.block_on(engine_run(workflow.clone(), parallelism, &mut keep)))
             .collect();
         let time = median(times);
         println!(
@@ -46,7 +50,11 @@ fn main() {
     }
 }
 
-async fn engine_run(workflow: kfp::argo::Workflow, parallelism: usize) -> Duration {
+async fn engine_run(
+    workflow: kfp::argo::Workflow,
+    parallelism: usize,
+    keep: &mut Vec<tempfile::TempDir>,
+) -> Duration {
     let root = tempfile::tempdir().expect("temp dir");
     let mut config = EngineConfig::new(root.path());
     config.max_parallel_pods = parallelism;
@@ -64,11 +72,12 @@ async fn engine_run(workflow: kfp::argo::Workflow, parallelism: usize) -> Durati
         "the benchmark workflow failed: {:?}",
         status.message
     );
+    keep.push(root);
     elapsed
 }
 
 /// The same command as each synthetic op, 1,000 times, through `xargs -P`.
-fn xargs(parallelism: usize) -> Duration {
+fn xargs(parallelism: usize, keep: &mut Vec<tempfile::TempDir>) -> Duration {
     let dir = tempfile::tempdir().expect("temp dir");
     let list: String = (0..TASKS)
         .map(|i| format!("{}\n", dir.path().join(format!("out-{i}")).display()))
@@ -94,6 +103,7 @@ fn xargs(parallelism: usize) -> Duration {
     let elapsed = start.elapsed();
     assert!(status.success(), "xargs failed");
     assert!(Path::new(&dir.path().join(format!("out-{}", TASKS - 1))).exists());
+    keep.push(dir);
     elapsed
 }
 

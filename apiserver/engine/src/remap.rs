@@ -1,49 +1,70 @@
 //! Paths a container expects, moved into its node's directory.
 //!
 //! A pod has a filesystem of its own; a process shares the host's. So every path a
-//! template declares (input and output artifacts, output parameter files, volume mounts)
-//! is given a place under the node's directory, and the same replacement is applied to
-//! the command, arguments, environment and script source. Workflows written for pods,
-//! KFP v1 SDK output included (`/tmp/outputs/<name>/data`), then run unchanged, and two
-//! nodes writing the "same" path never collide.
+//! template declares (input and output artifacts, output parameter files) gets a place in
+//! the node's directory, and the same replacement is applied to the command, arguments,
+//! environment and script source. Workflows written for pods, KFP v1 SDK output included
+//! (`/tmp/outputs/<name>/data`), then run unchanged, and two nodes writing the "same" path
+//! never collide. Volume mounts map to directories shared by the whole run.
+//!
+//! The layout is flat: `/tmp/outputs/model/data` becomes `<node>/tmp_outputs_model_data`
+//! (its parent, the node's directory, always exists, so `mkdir -p "$(dirname ..)"` and
+//! plain writes both work). A tree mirroring each path would cost a directory per path
+//! component, and creating inodes is most of what starting a tiny task costs on ext4:
+//! the flat layout keeps a task to one directory, its log and the files it writes.
 
 use std::path::{Path, PathBuf};
+
+/// Names the engine itself keeps in a node's directory.
+pub const RESERVED: [&str; 2] = ["main.log", ".script"];
 
 /// Declared container paths and where they live on this machine.
 #[derive(Debug, Clone, Default)]
 pub struct Remap {
     /// (container path, local path), longest container path first.
     pairs: Vec<(String, PathBuf)>,
-    /// Local directory absolute container paths are moved under.
-    fs_root: PathBuf,
+    /// The node's directory.
+    node_dir: PathBuf,
 }
 
 impl Remap {
-    /// A remapping that puts absolute paths under `fs_root`.
-    pub fn new(fs_root: impl Into<PathBuf>) -> Self {
+    /// A remapping that places declared paths in `node_dir`.
+    pub fn new(node_dir: impl Into<PathBuf>) -> Self {
         Remap {
             pairs: Vec::new(),
-            fs_root: fs_root.into(),
+            node_dir: node_dir.into(),
         }
     }
 
-    /// Declare a container path (absolute paths only; relative ones are relative to the
-    /// working directory and need no remapping). Returns where it lives locally.
+    /// Declare a container path and return where it lives locally. A path below one
+    /// already declared stays below it (declare shorter paths first); relative paths are
+    /// relative to the working directory (the node's directory) and stay as they are.
     pub fn declare(&mut self, container_path: &str) -> PathBuf {
-        let local = self.natural(container_path);
-        if container_path.starts_with('/') && container_path.len() > 1 {
-            self.insert(
-                container_path.trim_end_matches('/').to_owned(),
-                local.clone(),
-            );
+        let path = container_path.trim_end_matches('/');
+        if !path.starts_with('/') || path.is_empty() {
+            return self.node_dir.join(container_path);
         }
+        if let Some(local) = self.covered(path) {
+            return local;
+        }
+        let flat = path.trim_start_matches('/').replace('/', "_");
+        let mut local = self.node_dir.join(&flat);
+        let mut n = 1;
+        while self.pairs.iter().any(|(_, l)| *l == local)
+            || RESERVED.iter().any(|r| local.ends_with(r))
+        {
+            local = self.node_dir.join(format!("{flat}_{n}"));
+            n += 1;
+        }
+        self.insert(path.to_owned(), local.clone());
         local
     }
 
-    /// Declare a mount point backed by an arbitrary local directory (a volume).
+    /// Declare a mount point backed by a local directory (a volume, the working dir).
     pub fn mount(&mut self, container_path: &str, local: PathBuf) {
-        if container_path.starts_with('/') && container_path.len() > 1 {
-            self.insert(container_path.trim_end_matches('/').to_owned(), local);
+        let path = container_path.trim_end_matches('/');
+        if path.starts_with('/') && !path.is_empty() {
+            self.insert(path.to_owned(), local);
         }
     }
 
@@ -54,36 +75,32 @@ impl Remap {
             .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
     }
 
-    /// Where a container path lives locally: under a declared mount or path if one covers
-    /// it, else under the node's root (absolute) or unchanged (relative).
-    pub fn local(&self, container_path: &str) -> PathBuf {
-        for (path, local) in &self.pairs {
-            if let Some(rest) = container_path.strip_prefix(path.as_str())
-                && (rest.is_empty() || rest.starts_with('/'))
-            {
-                let rest = rest.trim_start_matches('/');
-                // `join("")` would add a trailing slash, which makes a file look like a
-                // directory.
-                return if rest.is_empty() {
-                    local.clone()
-                } else {
-                    local.join(rest)
-                };
+    /// The local place of a path equal to or below a declared one.
+    fn covered(&self, path: &str) -> Option<PathBuf> {
+        self.pairs.iter().find_map(|(declared, local)| {
+            let rest = path.strip_prefix(declared.as_str())?;
+            if rest.is_empty() {
+                Some(local.clone())
+            } else {
+                rest.strip_prefix('/').map(|rest| local.join(rest))
             }
-        }
-        self.natural(container_path)
+        })
     }
 
-    fn natural(&self, container_path: &str) -> PathBuf {
-        match container_path.strip_prefix('/') {
-            Some(rest) => self.fs_root.join(rest),
-            None => PathBuf::from(container_path),
+    /// Where a container path lives locally: under a declared path or mount if one covers
+    /// it; otherwise (undeclared) the host path itself, as the text is left unchanged too.
+    pub fn local(&self, container_path: &str) -> PathBuf {
+        let path = container_path.trim_end_matches('/');
+        if !container_path.starts_with('/') {
+            return self.node_dir.join(container_path);
         }
+        self.covered(path)
+            .unwrap_or_else(|| PathBuf::from(container_path))
     }
 
-    /// The node's root for absolute paths.
-    pub fn fs_root(&self) -> &Path {
-        &self.fs_root
+    /// The node's directory.
+    pub fn node_dir(&self) -> &Path {
+        &self.node_dir
     }
 
     /// Replace each declared path (or a path below it) in `text` by its local place. A
@@ -131,9 +148,10 @@ mod tests {
     use super::*;
 
     fn remap() -> Remap {
-        let mut r = Remap::new("/node/fs");
-        r.declare("/tmp/outputs/Output/data");
+        let mut r = Remap::new("/node");
         r.declare("/tmp/out");
+        r.declare("/tmp/outputs/Output/data");
+        r.declare("/tmp/out/model.bin");
         r.mount("/mnt/data", PathBuf::from("/run/volumes/data"));
         r
     }
@@ -143,11 +161,11 @@ mod tests {
         let r = remap();
         assert_eq!(
             r.apply("mkdir -p \"$(dirname /tmp/outputs/Output/data)\" && echo 1 > /tmp/outputs/Output/data"),
-            "mkdir -p \"$(dirname /node/fs/tmp/outputs/Output/data)\" && echo 1 > /node/fs/tmp/outputs/Output/data"
+            "mkdir -p \"$(dirname /node/tmp_outputs_Output_data)\" && echo 1 > /node/tmp_outputs_Output_data"
         );
-        assert_eq!(r.apply("/tmp/out/model.bin"), "/node/fs/tmp/out/model.bin");
+        assert_eq!(r.apply("/tmp/out/model.bin"), "/node/tmp_out/model.bin");
         assert_eq!(r.apply("cp x /mnt/data/y"), "cp x /run/volumes/data/y");
-        assert_eq!(r.apply("--path=/tmp/out"), "--path=/node/fs/tmp/out");
+        assert_eq!(r.apply("--path=/tmp/out"), "--path=/node/tmp_out");
     }
 
     #[test]
@@ -163,12 +181,23 @@ mod tests {
     #[test]
     fn local_places() {
         let r = remap();
-        assert_eq!(r.local("/tmp/out/a"), PathBuf::from("/node/fs/tmp/out/a"));
+        assert_eq!(r.local("/tmp/out/a"), PathBuf::from("/node/tmp_out/a"));
+        assert_eq!(r.local("/tmp/out/"), PathBuf::from("/node/tmp_out"));
         assert_eq!(
             r.local("/mnt/data/a/b"),
             PathBuf::from("/run/volumes/data/a/b")
         );
-        assert_eq!(r.local("/etc/other"), PathBuf::from("/node/fs/etc/other"));
-        assert_eq!(r.local("rel/file"), PathBuf::from("rel/file"));
+        assert_eq!(r.local("/etc/other"), PathBuf::from("/etc/other"));
+        assert_eq!(r.local("rel/file"), PathBuf::from("/node/rel/file"));
+    }
+
+    #[test]
+    fn flat_names_never_collide() {
+        let mut r = Remap::new("/node");
+        let a = r.declare("/a/b");
+        let b = r.declare("/a_b");
+        assert_ne!(a, b);
+        assert_eq!(r.declare("/a/b"), a);
+        assert_eq!(r.declare("/main.log"), PathBuf::from("/node/main.log_1"));
     }
 }

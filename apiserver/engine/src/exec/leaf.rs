@@ -206,42 +206,49 @@ fn prepare(
     let source = source.map(|s| scope.render_strict(&s)).transpose()?;
 
     let node_dir = run.settings.run_dir.join("nodes").join(pod);
-    let fs = node_dir.join("fs");
-    let mut remap = Remap::new(&fs);
+    let mut remap = Remap::new(&node_dir);
+    let mut dirs = vec![node_dir.clone()];
     for mount in &container.volume_mounts {
         let mut local = run.settings.run_dir.join("volumes").join(&mount.name);
         if let Some(sub) = mount.sub_path.as_deref().filter(|s| !s.is_empty()) {
             local = local.join(sub);
         }
+        dirs.push(local.clone());
         remap.mount(&mount.mount_path, local);
     }
-    let mut placed = Vec::new();
+    // The working directory is the node's directory (a pod's would be the image's).
+    if let Some(dir) = container
+        .working_dir
+        .as_deref()
+        .filter(|d| d.starts_with('/'))
+    {
+        remap.mount(dir, node_dir.clone());
+    }
+    let mut declared: Vec<(String, Option<&Artifact>)> = Vec::new();
     for a in &inputs.artifacts {
         let Some(path) = &a.path else {
             return Err(format!("inputs.artifacts.{} has no path", a.name));
         };
-        let path = scope.render_strict(path)?;
-        remap.declare(&path);
-        placed.push((remap.local(&path), a.clone()));
+        declared.push((scope.render_strict(path)?, Some(a)));
     }
-    let mut output_dirs = Vec::new();
     for path in declared_output_paths(template) {
-        let path = scope.render_strict(&path)?;
-        remap.declare(&path);
-        if let Some(parent) = remap.local(&path).parent() {
-            output_dirs.push(parent.to_path_buf());
+        declared.push((scope.render_strict(&path)?, None));
+    }
+    // Shorter first, so a path below a declared directory stays inside it.
+    declared.sort_by_key(|(path, _)| path.trim_end_matches('/').len());
+    let mut placed = Vec::new();
+    for (path, input) in declared {
+        let local = remap.declare(&path);
+        if let Some(artifact) = input {
+            placed.push((local, artifact.clone()));
         }
     }
-    for mount in &container.volume_mounts {
-        output_dirs.push(remap.local(&mount.mount_path));
-    }
     let cwd = match &container.working_dir {
-        Some(dir) if dir.starts_with('/') => remap.local(dir),
-        Some(dir) => fs.join(dir),
-        None => fs.clone(),
+        Some(dir) if !dir.starts_with('/') => node_dir.join(dir),
+        _ => node_dir.clone(),
     };
-    output_dirs.push(cwd.clone());
-    for dir in &output_dirs {
+    dirs.push(cwd.clone());
+    for dir in &dirs {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
@@ -253,7 +260,7 @@ fn prepare(
         .map(|a| remap.apply(a))
         .collect();
     if let Some(source) = source {
-        let script = node_dir.join("script");
+        let script = node_dir.join(".script");
         std::fs::write(&script, remap.apply(&source))
             .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
         argv.push(script.to_string_lossy().into_owned());
