@@ -395,3 +395,99 @@ spec:
     );
     assert_eq!(sleeping(&duration), Vec::<u32>::new(), "a sleep survived");
 }
+
+/// Waits for approval, then echoes the supplied choice.
+const APPROVAL: &str = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: approval-
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - name: approve
+        template: approve
+      - name: deploy
+        depends: approve
+        template: echo
+        arguments:
+          parameters: [{name: text, value: "chose {{tasks.approve.outputs.parameters.choice}}"}]
+  - name: approve
+    suspend: {}
+    outputs:
+      parameters:
+      - name: choice
+        valueFrom: {supplied: {}}
+  - name: echo
+    inputs:
+      parameters: [{name: text}]
+    container:
+      image: alpine:3.20
+      command: [echo, "{{inputs.parameters.text}}"]
+"#;
+
+#[test]
+fn a_line_on_stdin_resumes_a_suspended_node_with_supplied_values() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = workflow(dir.path(), "approval.yaml", APPROVAL);
+    let mut child = kfp_run(&dir.path().join("root"))
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kfp starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // A watchdog, so a missing hint fails the test instead of hanging it.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(120));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    // Notes (such as the hint) go to stderr when stdout is not a terminal.
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    // The hint appears once the node waits; then one typed line resumes it.
+    for line in lines.by_ref() {
+        let line = line.expect("utf-8 output");
+        seen.push(line.clone());
+        if line.contains("approve is suspended") {
+            writeln!(stdin, "choice=blue").expect("type a line");
+            break;
+        }
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("kfp ends");
+    let all = format!("{}\n{}", seen.join("\n"), rest.join("\n"));
+    assert!(status.success(), "{all}");
+    let root = dir.path().join("root").join("runs");
+    let logs: String = walk(&root)
+        .into_iter()
+        .filter(|p| p.ends_with("main.log"))
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
+    assert!(logs.contains("chose blue"), "{all}\nlogs: {logs}");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -30,7 +30,11 @@ fn main() {
     // Every run's files are kept until the end: deleting thousands of inodes between runs
     // makes ext4's next inode allocations slower and would blur the comparison.
     let mut keep = Vec::new();
-    let baseline = median((0..repeats).map(|_| xargs(parallelism, &mut keep)).collect());
+    let baseline = median(
+        (0..repeats)
+            .map(|_| xargs(parallelism, &mut keep))
+            .collect(),
+    );
     println!("xargs -P {parallelism}: {:.2} s", baseline.as_secs_f64());
     for shape in [Shape::Fan, Shape::Random] {
         let yaml =

@@ -7,6 +7,7 @@
 
 mod progress;
 mod report;
+mod resume;
 mod run;
 mod tree;
 

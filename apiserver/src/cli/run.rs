@@ -93,6 +93,7 @@ async fn execute(
     let interrupts = signal(SignalKind::interrupt())
         .context("cannot handle Ctrl-C")
         .map_err(Failure::failed)?;
+    let typed = super::resume::lines(&workflow);
     let handle = engine.start(workflow, options).map_err(engine_failure)?;
     let name = handle.name().to_owned();
     let run_dir = handle.run_dir().to_path_buf();
@@ -101,7 +102,7 @@ async fn execute(
         OutputFormat::Json | OutputFormat::Yaml => Stream::Stderr,
     };
     let progress = Progress::new(stream, &name);
-    let status = follow(handle, progress, interrupts).await;
+    let status = follow(handle, progress, interrupts, typed).await;
     Ok((name, run_dir, status))
 }
 
@@ -158,8 +159,10 @@ async fn follow(
     handle: RunHandle,
     mut progress: Progress,
     mut interrupts: tokio::signal::unix::Signal,
+    mut typed: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
 ) -> WorkflowStatus {
     let mut status = handle.subscribe();
+    let mut announced = std::collections::BTreeSet::new();
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut presses = 0;
@@ -171,7 +174,21 @@ async fn follow(
                     break;
                 }
                 progress.changed(&status.borrow_and_update());
+                if typed.is_some() {
+                    for node in super::resume::newly_waiting(&status.borrow(), &mut announced) {
+                        progress.note(&format!(
+                            "{node} is suspended: press Enter to resume it (NAME=VALUE words supply its outputs)"
+                        ));
+                    }
+                }
             }
+            line = async { typed.as_mut()?.recv().await }, if typed.is_some() => match line {
+                Some(line) => {
+                    handle.resume(None, super::resume::supplied(&line));
+                    progress.note("resuming");
+                }
+                None => typed = None,
+            },
             _ = ticker.tick() => progress.tick(&status.borrow()),
             _ = interrupts.recv() => {
                 presses += 1;
