@@ -1173,3 +1173,58 @@ spec:
         "each attempt has its own pod"
     );
 }
+
+/// A producer skipped by its `when`: an argument that is exactly a reference to its
+/// output is dropped, so the consumer's input default applies; an output declaring
+/// `valueFrom.default` resolves to that default (ARGO-SEMANTICS §3.3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_of_skipped_producers_fall_back_to_defaults() {
+    let yaml = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: skipped-producer
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: produce, template: produce, when: "1 == 2"}
+      - name: plain
+        depends: produce
+        template: consume
+        arguments:
+          parameters: [{name: text, value: "{{tasks.produce.outputs.parameters.plain}}"}]
+      - name: defaulted
+        depends: produce
+        template: consume
+        arguments:
+          parameters: [{name: text, value: "{{tasks.produce.outputs.parameters.defaulted}}"}]
+  - name: produce
+    container: {image: alpine, command: [sh, -c, "echo x > /tmp/a; echo y > /tmp/b"]}
+    outputs:
+      parameters:
+      - {name: plain, valueFrom: {path: /tmp/a}}
+      - {name: defaulted, valueFrom: {path: /tmp/b, default: from-producer}}
+  - name: consume
+    inputs:
+      parameters: [{name: text, default: from-consumer}]
+    container: {image: alpine, command: [echo, "{{inputs.parameters.text}}"]}
+"#;
+    let finished = run_yaml(yaml, &[]).await;
+    let status = &finished.status;
+    assert_eq!(status.phase, WorkflowPhase::Succeeded, "{status:#?}");
+    assert_eq!(
+        node(status, "skipped-producer.produce").phase,
+        NodePhase::Skipped
+    );
+    assert_eq!(
+        result(node(status, "skipped-producer.plain")),
+        "from-consumer"
+    );
+    assert_eq!(
+        result(node(status, "skipped-producer.defaulted")),
+        "from-producer"
+    );
+}

@@ -388,6 +388,8 @@ fn whole_tag(text: &str) -> Option<&str> {
         .then(|| inner.trim())
 }
 
+/// Whether `tag` reads an output of a task that was skipped or omitted (or of a loop,
+/// whose skipped iterations leave no value): such an absent value drops the argument.
 fn producer_did_not_run(scope: &Scope<'_>, tag: &str) -> bool {
     let Some(refs) = scope.refs else { return false };
     let Some(rest) = tag
@@ -398,9 +400,7 @@ fn producer_did_not_run(scope: &Scope<'_>, tag: &str) -> bool {
     };
     let name = rest.split('.').next().unwrap_or_default();
     refs.results.get(name).is_some_and(|r| {
-        matches!(r.phase, NodePhase::Skipped | NodePhase::Omitted)
-            || r.iterations.is_some()
-            || !r.phase.is_failure()
+        matches!(r.phase, NodePhase::Skipped | NodePhase::Omitted) || r.iterations.is_some()
     })
 }
 
