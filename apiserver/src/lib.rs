@@ -4,4 +4,7 @@
 //! command line does not pull in the server's web and database stack. For now the crate
 //! holds only [`cli`]: `kfp run` runs a workflow locally and follows it.
 
+pub mod api;
 pub mod cli;
+pub mod list;
+pub mod store;

@@ -1,0 +1,378 @@
+//! Building SQL with bound parameters, and running a [`ListQuery`] as a keyset-paginated
+//! SELECT plus a COUNT(*).
+//!
+//! Only `&'static str` column and table names (from `crate::list` and this module) and
+//! generated `$n` placeholders are ever written into SQL text; every value is bound. That is
+//! what makes the `AssertSqlSafe` wrappers below sound.
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, AssertSqlSafe, Row};
+
+use super::error::StoreError;
+use crate::list::{Cursor, CursorValue, Kind, ListQuery, Op, Page, Predicate, Resource, Value};
+
+/// A value to bind. Owned so a built statement can outlive its inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Arg {
+        Arg::Text(s.to_string())
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(i: i64) -> Arg {
+        Arg::Int(i)
+    }
+}
+
+/// SQL text with its arguments, numbered `$1..` in the order they were added.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub(crate) fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends trusted SQL text (never client data).
+    pub(crate) fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `arg`.
+    pub(crate) fn arg(&mut self, arg: Arg) -> &mut Sql {
+        self.args.push(arg);
+        let n = self.args.len();
+        self.text.push_str(&format!("${n}"));
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(crate) fn build(&self) -> Query<'static, Any, AnyArguments> {
+        let mut query = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for arg in &self.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(*v),
+                Arg::Text(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }
+}
+
+/// How to read one resource's rows for a list.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListSpec<T> {
+    pub resource: Resource,
+    pub columns: &'static str,
+    pub decode: fn(&AnyRow) -> Result<T, sqlx::Error>,
+}
+
+/// Runs `query` over `spec.resource`'s table, narrowed by `scope` (column = value pairs the
+/// API layer derives from the URL, not from the filter).
+///
+/// Rows come ordered by (sort column, id) in the sort's direction; `page_size + 1` are
+/// fetched and the extra one, if any, becomes the cursor of the next page. The cursor
+/// condition `(col > v) OR (col = v AND id >= k)` (mirrored when descending) lets both
+/// backends walk the (…, created_at, id) indexes.
+pub(crate) async fn list<T>(
+    pool: &AnyPool,
+    spec: ListSpec<T>,
+    query: &ListQuery,
+    scope: &[(&'static str, &str)],
+) -> Result<Page<T>, StoreError> {
+    if !(1..=200).contains(&query.page_size) {
+        return Err(StoreError::Invalid(format!(
+            "page size {} is outside 1..=200",
+            query.page_size
+        )));
+    }
+    let table = spec.resource.table();
+    let sort = query.sort;
+    let sort_kind = field_kind(spec.resource, sort.column)?;
+    if is_int(sort_kind) != is_int(sort.kind) {
+        return Err(StoreError::Invalid(format!(
+            "sort kind {:?} does not match column {}",
+            sort.kind, sort.column
+        )));
+    }
+
+    let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
+    count.push(table);
+    push_where(&mut count, spec.resource, scope, &query.predicates)?;
+    let total_size: i64 = count.build().fetch_one(pool).await?.try_get("n")?;
+
+    let mut select = Sql::new("SELECT ");
+    select
+        .push(spec.columns)
+        .push(", ")
+        .push(sort.column)
+        .push(" AS sort_key FROM ")
+        .push(table);
+    push_where(&mut select, spec.resource, scope, &query.predicates)?;
+    if let Some(cursor) = &query.after {
+        push_cursor(
+            &mut select,
+            sort.column,
+            is_int(sort_kind),
+            sort.desc,
+            cursor,
+        )?;
+    }
+    let dir = if sort.desc { " DESC" } else { " ASC" };
+    select
+        .push(" ORDER BY ")
+        .push(sort.column)
+        .push(dir)
+        .push(", id")
+        .push(dir)
+        .push(" LIMIT ")
+        .arg(Arg::Int(i64::from(query.page_size) + 1));
+    let mut rows = select.build().fetch_all(pool).await?;
+
+    let next = if rows.len() > query.page_size as usize {
+        let extra = rows
+            .pop()
+            .ok_or_else(|| StoreError::Invalid("empty page".into()))?;
+        let sort_value = if is_int(sort_kind) {
+            CursorValue::Int(extra.try_get("sort_key")?)
+        } else {
+            CursorValue::Text(extra.try_get("sort_key")?)
+        };
+        Some(Cursor {
+            sort_value,
+            id: extra.try_get("id")?,
+        })
+    } else {
+        None
+    };
+    let items = rows
+        .iter()
+        .map(spec.decode)
+        .collect::<Result<Vec<T>, sqlx::Error>>()?;
+    Ok(Page {
+        items,
+        next,
+        total_size,
+    })
+}
+
+/// ` WHERE` + scope equalities + predicates, all AND-ed (the same for the count and the page).
+fn push_where(
+    sql: &mut Sql,
+    resource: Resource,
+    scope: &[(&'static str, &str)],
+    predicates: &[Predicate],
+) -> Result<(), StoreError> {
+    sql.push(" WHERE 1 = 1");
+    for (column, value) in scope {
+        sql.push(" AND ")
+            .push(column)
+            .push(" = ")
+            .arg(Arg::Text((*value).to_string()));
+    }
+    for predicate in predicates {
+        push_predicate(sql, resource, predicate)?;
+    }
+    Ok(())
+}
+
+fn is_int(kind: Kind) -> bool {
+    matches!(kind, Kind::Int | Kind::Timestamp)
+}
+
+/// The kind of `column` if the resource lists it; anything else is refused.
+fn field_kind(resource: Resource, column: &str) -> Result<Kind, StoreError> {
+    resource
+        .fields()
+        .iter()
+        .find(|f| f.column == column)
+        .map(|f| f.kind)
+        .ok_or_else(|| {
+            StoreError::Invalid(format!("{} cannot be listed by {column}", resource.table()))
+        })
+}
+
+fn push_predicate(sql: &mut Sql, resource: Resource, p: &Predicate) -> Result<(), StoreError> {
+    let int_column = is_int(field_kind(resource, p.column)?);
+    let mismatch = || {
+        StoreError::Invalid(format!(
+            "{:?} with {:?} does not fit column {}",
+            p.op, p.value, p.column
+        ))
+    };
+    let scalar = |v: &Value| match (v, int_column) {
+        (Value::Int(i), true) => Ok(Arg::Int(*i)),
+        (Value::Text(s), false) => Ok(Arg::Text(s.clone())),
+        _ => Err(mismatch()),
+    };
+    sql.push(" AND ");
+    let col = p.column;
+    match p.op {
+        Op::Equals => sql.push(col).push(" = ").arg(scalar(&p.value)?),
+        // NULL counts as "not equal" (SQL's `<>` alone would drop it).
+        Op::NotEquals => sql
+            .push("(")
+            .push(col)
+            .push(" <> ")
+            .arg(scalar(&p.value)?)
+            .push(" OR ")
+            .push(col)
+            .push(" IS NULL)"),
+        Op::GreaterThan => sql.push(col).push(" > ").arg(scalar(&p.value)?),
+        Op::GreaterThanEquals => sql.push(col).push(" >= ").arg(scalar(&p.value)?),
+        Op::LessThan => sql.push(col).push(" < ").arg(scalar(&p.value)?),
+        Op::LessThanEquals => sql.push(col).push(" <= ").arg(scalar(&p.value)?),
+        Op::In => {
+            let args: Vec<Arg> = match (&p.value, int_column) {
+                (Value::Ints(v), true) => v.iter().map(|i| Arg::Int(*i)).collect(),
+                (Value::Texts(v), false) => v.iter().map(|s| Arg::Text(s.clone())).collect(),
+                _ => return Err(mismatch()),
+            };
+            if args.is_empty() {
+                sql.push("1 = 0")
+            } else {
+                sql.push(col).push(" IN (");
+                for (i, arg) in args.into_iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.arg(arg);
+                }
+                sql.push(")")
+            }
+        }
+        // Case-insensitive like KFP on MySQL; LIKE wildcards in the value are escaped.
+        Op::IsSubstring => match (&p.value, int_column) {
+            (Value::Text(s), false) => sql
+                .push("LOWER(")
+                .push(col)
+                .push(") LIKE '%' || LOWER(")
+                .arg(Arg::Text(escape_like(s)))
+                .push(") || '%' ESCAPE '\\'"),
+            _ => return Err(mismatch()),
+        },
+    };
+    Ok(())
+}
+
+/// Escapes `\`, `%` and `_` for `LIKE ... ESCAPE '\'`.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn push_cursor(
+    sql: &mut Sql,
+    column: &'static str,
+    int_column: bool,
+    desc: bool,
+    cursor: &Cursor,
+) -> Result<(), StoreError> {
+    let value = match (&cursor.sort_value, int_column) {
+        (CursorValue::Int(i), true) => Arg::Int(*i),
+        (CursorValue::Text(s), false) => Arg::Text(s.clone()),
+        _ => {
+            return Err(StoreError::Invalid(format!(
+                "page token value does not fit column {column}"
+            )));
+        }
+    };
+    let (strict, inclusive) = if desc {
+        (" < ", " <= ")
+    } else {
+        (" > ", " >= ")
+    };
+    sql.push(" AND (")
+        .push(column)
+        .push(strict)
+        .arg(value.clone())
+        .push(" OR (")
+        .push(column)
+        .push(" = ")
+        .arg(value)
+        .push(" AND id")
+        .push(inclusive)
+        .arg(Arg::Text(cursor.id.clone()))
+        .push("))");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+
+    #[test]
+    fn predicates_bind_one_placeholder_per_value() {
+        let mut sql = Sql::new("SELECT 1 FROM runs");
+        let predicates = [
+            Predicate {
+                column: "status",
+                op: Op::In,
+                value: Value::Texts(vec!["a".into(), "b".into()]),
+            },
+            Predicate {
+                column: "name",
+                op: Op::IsSubstring,
+                value: Value::Text("x".into()),
+            },
+        ];
+        push_where(
+            &mut sql,
+            Resource::Runs,
+            &[("experiment_id", "e")],
+            &predicates,
+        )
+        .expect("valid predicates");
+        assert_eq!(
+            sql.text(),
+            "SELECT 1 FROM runs WHERE 1 = 1 AND experiment_id = $1 AND status IN ($2, $3) \
+             AND LOWER(name) LIKE '%' || LOWER($4) || '%' ESCAPE '\\'"
+        );
+    }
+
+    #[test]
+    fn unknown_columns_and_kind_mismatches_are_invalid() {
+        let mut sql = Sql::default();
+        let bad_column = Predicate {
+            column: "workflow_manifest",
+            op: Op::Equals,
+            value: Value::Text("x".into()),
+        };
+        assert!(push_predicate(&mut sql, Resource::Runs, &bad_column).is_err());
+        let bad_kind = Predicate {
+            column: "created_at",
+            op: Op::Equals,
+            value: Value::Text("x".into()),
+        };
+        assert!(push_predicate(&mut sql, Resource::Runs, &bad_kind).is_err());
+    }
+}

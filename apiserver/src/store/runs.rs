@@ -1,0 +1,244 @@
+//! Runs: one execution of a pipeline. The status columns are rewritten on every workflow
+//! event, so that path is a single UPDATE; lists never read the manifest or status JSON.
+
+use serde_json::Value as Json;
+
+use super::Store;
+use super::error::StoreError;
+use super::ids::new_id;
+use super::query::{ListSpec, Sql, list};
+use super::rows::{RunDetail, RunRow, StorageState};
+use crate::list::{ListQuery, Page, Resource};
+
+const RUN: &str = "run";
+
+/// Argo phases after which a run never changes again.
+pub const FINISHED_STATUSES: [&str; 4] = ["Succeeded", "Failed", "Error", "Skipped"];
+
+/// A run to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    pub name: String,
+    pub description: String,
+    /// Must exist; the run copies its namespace.
+    pub experiment_id: String,
+    pub pipeline_id: Option<String>,
+    pub pipeline_version_id: Option<String>,
+    /// The recurring run that spawned it.
+    pub job_id: Option<String>,
+    pub service_account: String,
+    pub parameters: Json,
+    pub workflow_manifest: String,
+    pub backend: String,
+    /// When it was meant to start; `None` means now (one-off runs).
+    pub scheduled_at: Option<i64>,
+}
+
+/// What a workflow event changes. `None` leaves a column as it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunStatusUpdate {
+    /// The Argo phase.
+    pub status: String,
+    pub finished_at: Option<i64>,
+    /// The Argo `status` object as JSON.
+    pub workflow_status: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Extra equality conditions for a run list (from the URL: v2 `experiment_id=`/`namespace=`,
+/// v1 `resource_reference_key`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunScope<'a> {
+    pub experiment_id: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+    pub job_id: Option<&'a str>,
+    pub pipeline_version_id: Option<&'a str>,
+}
+
+impl Store {
+    /// Creates a run and moves its experiment's `last_run_created_at`, in one transaction.
+    pub async fn create_run(&self, new: &NewRun) -> Result<RunDetail, StoreError> {
+        let now = self.now();
+        let mut tx = self.write_tx().await?;
+        let namespace = Store::experiment_namespace(&mut tx, &new.experiment_id).await?;
+        let run = RunRow {
+            id: new_id(),
+            name: new.name.clone(),
+            description: new.description.clone(),
+            experiment_id: new.experiment_id.clone(),
+            pipeline_id: new.pipeline_id.clone(),
+            pipeline_version_id: new.pipeline_version_id.clone(),
+            job_id: new.job_id.clone().filter(|j| !j.is_empty()),
+            created_at: now,
+            scheduled_at: new.scheduled_at.unwrap_or(now),
+            finished_at: 0,
+            status: String::new(),
+            error: String::new(),
+            storage_state: StorageState::Available,
+            namespace,
+            service_account: new.service_account.clone(),
+            parameters: new.parameters.clone(),
+            backend: new.backend.clone(),
+        };
+        sqlx::query(
+            "INSERT INTO runs (id, name, description, experiment_id, pipeline_id, \
+             pipeline_version_id, job_id, created_at, scheduled_at, namespace, service_account, \
+             parameters, workflow_manifest, backend) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(run.id.clone())
+        .bind(run.name.clone())
+        .bind(run.description.clone())
+        .bind(run.experiment_id.clone())
+        .bind(run.pipeline_id.clone())
+        .bind(run.pipeline_version_id.clone())
+        .bind(run.job_id.clone().unwrap_or_default())
+        .bind(run.created_at)
+        .bind(run.scheduled_at)
+        .bind(run.namespace.clone())
+        .bind(run.service_account.clone())
+        .bind(run.parameters.to_string())
+        .bind(new.workflow_manifest.clone())
+        .bind(run.backend.clone())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE experiments SET last_run_created_at = $1 \
+             WHERE id = $2 AND last_run_created_at < $3",
+        )
+        .bind(now)
+        .bind(run.experiment_id.clone())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(RunDetail {
+            run,
+            workflow_manifest: new.workflow_manifest.clone(),
+            workflow_status: None,
+        })
+    }
+
+    /// The run with its manifest and latest workflow status.
+    pub async fn get_run(&self, id: &str) -> Result<RunDetail, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(RunRow::COLUMNS)
+            .push(", workflow_manifest, workflow_status FROM runs WHERE id = ")
+            .arg(id.into());
+        let row = sql.build().fetch_optional(&self.pool).await?;
+        let row = row.ok_or_else(|| StoreError::not_found(RUN, id))?;
+        Ok(RunDetail::decode(&row)?)
+    }
+
+    /// Records a workflow event: one UPDATE, no read.
+    pub async fn update_run_status(
+        &self,
+        id: &str,
+        update: &RunStatusUpdate,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = $1, finished_at = COALESCE($2, finished_at), \
+             workflow_status = COALESCE($3, workflow_status), error = COALESCE($4, error) \
+             WHERE id = $5",
+        )
+        .bind(update.status.clone())
+        .bind(update.finished_at)
+        .bind(update.workflow_status.clone())
+        .bind(update.error.clone())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(RUN, id));
+        }
+        Ok(())
+    }
+
+    pub async fn archive_run(&self, id: &str) -> Result<(), StoreError> {
+        self.set_run_storage_state(id, StorageState::Archived).await
+    }
+
+    pub async fn unarchive_run(&self, id: &str) -> Result<(), StoreError> {
+        self.set_run_storage_state(id, StorageState::Available)
+            .await
+    }
+
+    async fn set_run_storage_state(&self, id: &str, state: StorageState) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE runs SET storage_state = $1 WHERE id = $2")
+            .bind(state.as_str())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(RUN, id));
+        }
+        Ok(())
+    }
+
+    /// Deletes the run and its metrics.
+    pub async fn delete_run(&self, id: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM runs WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(RUN, id));
+        }
+        Ok(())
+    }
+
+    /// Runs whose workflow may still change (status not final, including never reported),
+    /// oldest first: what the reconciler re-attaches to after a restart.
+    pub async fn unfinished_runs(&self) -> Result<Vec<RunRow>, StoreError> {
+        let mut sql = Sql::new("SELECT ");
+        sql.push(RunRow::COLUMNS)
+            .push(" FROM runs WHERE status NOT IN (");
+        for (i, status) in FINISHED_STATUSES.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.arg((*status).into());
+        }
+        sql.push(") ORDER BY created_at, id");
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(RunRow::decode).collect::<Result<_, _>>()?)
+    }
+
+    /// How many of a recurring run's runs are not finished (for `max_concurrency`).
+    pub async fn active_runs_of_job(&self, job_id: &str) -> Result<i64, StoreError> {
+        let mut sql = Sql::new("SELECT COUNT(*) AS n FROM runs WHERE job_id = ");
+        sql.arg(job_id.into()).push(" AND status NOT IN (");
+        for (i, status) in FINISHED_STATUSES.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.arg((*status).into());
+        }
+        sql.push(")");
+        let row = sql.build().fetch_one(&self.pool).await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
+    }
+
+    /// Runs (summaries, without manifests) narrowed by `scope`.
+    pub async fn list_runs(
+        &self,
+        query: &ListQuery,
+        scope: RunScope<'_>,
+    ) -> Result<Page<RunRow>, StoreError> {
+        let scope: Vec<(&'static str, &str)> = [
+            ("experiment_id", scope.experiment_id),
+            ("namespace", scope.namespace),
+            ("job_id", scope.job_id),
+            ("pipeline_version_id", scope.pipeline_version_id),
+        ]
+        .into_iter()
+        .filter_map(|(column, value)| value.map(|v| (column, v)))
+        .collect();
+        let spec = ListSpec {
+            resource: Resource::Runs,
+            columns: RunRow::COLUMNS,
+            decode: RunRow::decode,
+        };
+        list(&self.pool, spec, query, &scope).await
+    }
+}
