@@ -7,4 +7,5 @@
 pub mod api;
 pub mod cli;
 pub mod list;
+pub mod server;
 pub mod store;

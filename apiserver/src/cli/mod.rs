@@ -1,14 +1,14 @@
 //! The `kfp` command line: its clap definitions, where runs are kept, and how errors
 //! become exit codes.
 //!
-//! Each subcommand has its own module; only `run` exists so far, but the command is a
-//! subcommand enum from the start so `server`, `pipeline`, `experiment`, ... slot in
-//! without changing how `kfp run` is invoked.
+//! Each subcommand has its own module (`run`, `server`); client commands (`pipeline`,
+//! `experiment`, ...) slot into the same enum.
 
 mod progress;
 mod report;
 mod resume;
 mod run;
+mod server;
 mod tree;
 
 use std::ffi::OsString;
@@ -42,6 +42,8 @@ pub enum Command {
     /// Run a workflow file or a pipeline crate locally and follow it to the end
     #[command(override_usage = RUN_USAGE, after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Serve Kubeflow Pipelines' REST API, running pipelines on this machine
+    Server(server::ServerArgs),
 }
 
 const RUN_USAGE: &str = "\
@@ -139,6 +141,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Server(args) => server::run(args),
     };
     match result {
         Ok(code) => code,

@@ -23,7 +23,7 @@ fn random_u64(salt: u64) -> u64 {
 }
 
 /// A new random UUID (version 4, RFC 4122 variant), lower-case with dashes.
-pub(crate) fn new_id() -> String {
+pub fn new_id() -> String {
     let bits = (u128::from(random_u64(1)) << 64) | u128::from(random_u64(2));
     // Version nibble (hex digit 13) = 4; variant bits (top of hex digit 17) = 0b10.
     let bits = (bits & !(0xf_u128 << 76)) | (0x4_u128 << 76);

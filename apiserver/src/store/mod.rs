@@ -9,7 +9,7 @@
 mod clock;
 mod error;
 mod experiments;
-mod ids;
+pub mod ids;
 mod jobs;
 mod metrics;
 mod pipelines;

@@ -1,0 +1,121 @@
+//! Where runs execute. The server talks to a [`Backend`]; [`LocalBackend`] is the embedded
+//! engine. The Argo-on-Kubernetes backend (another milestone) implements the same trait,
+//! so handlers and the status sync do not change.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use kfp::argo::{Workflow, WorkflowStatus};
+use kfp_engine::{Engine, RunHandle, RunOptions};
+use tokio::sync::watch;
+
+/// A run to start.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The workflow, `metadata.name` set to the run's unique name.
+    pub workflow: Workflow,
+    pub parameters: Vec<(String, String)>,
+}
+
+/// Why a backend could not act.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The workflow or its parameters were refused before anything ran.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("run {0} is not running on this server")]
+    NotRunning(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Something that runs workflows and reports their status.
+pub trait Backend: Send + Sync + Debug {
+    /// `local`, `argo`: stored with each run.
+    fn name(&self) -> &'static str;
+    /// Start a run; the receiver sees every status change until it completes.
+    fn submit(
+        &self,
+        submission: Submission,
+    ) -> Result<watch::Receiver<WorkflowStatus>, BackendError>;
+    /// Stop a running workflow (exit handlers still run, as KFP's terminate does).
+    fn terminate(&self, run_name: &str) -> Result<(), BackendError>;
+    /// The log file of a pod of a run, kept after the run ends.
+    fn log_path(&self, run_name: &str, pod_name: &str) -> PathBuf;
+    /// Forget a finished run's handle (its files stay).
+    fn finished(&self, run_name: &str);
+}
+
+/// The embedded engine as a backend.
+#[derive(Debug)]
+pub struct LocalBackend {
+    engine: Engine,
+    running: Mutex<HashMap<String, Arc<RunHandle>>>,
+}
+
+impl LocalBackend {
+    pub fn new(engine: Engine) -> Self {
+        LocalBackend {
+            engine,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RunHandle>>> {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Backend for LocalBackend {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn submit(
+        &self,
+        submission: Submission,
+    ) -> Result<watch::Receiver<WorkflowStatus>, BackendError> {
+        let options = RunOptions {
+            parameters: submission.parameters,
+            ..RunOptions::default()
+        };
+        let handle = self
+            .engine
+            .start(submission.workflow, options)
+            .map_err(|e| BackendError::Rejected(e.to_string()))?;
+        let status = handle.subscribe();
+        self.running()
+            .insert(handle.name().to_owned(), Arc::new(handle));
+        Ok(status)
+    }
+
+    fn terminate(&self, run_name: &str) -> Result<(), BackendError> {
+        let handle = self.running().get(run_name).cloned();
+        match handle {
+            Some(handle) => {
+                handle.stop();
+                Ok(())
+            }
+            None => Err(BackendError::NotRunning(run_name.to_owned())),
+        }
+    }
+
+    fn log_path(&self, run_name: &str, pod_name: &str) -> PathBuf {
+        self.engine
+            .config()
+            .root
+            .join("runs")
+            .join(run_name)
+            .join("nodes")
+            .join(pod_name)
+            .join("main.log")
+    }
+
+    fn finished(&self, run_name: &str) {
+        self.running().remove(run_name);
+    }
+}

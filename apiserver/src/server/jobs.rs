@@ -1,0 +1,447 @@
+//! v1beta1 jobs (recurring runs): create, get, list, delete, enable and disable. The
+//! [`super::scheduler`] starts their runs.
+//!
+//! A job snapshots its workflow at creation (inline, a pipeline version's, or the pipeline's
+//! default version's), validated with the engine like a run's, so a firing never meets a
+//! workflow that was not checked. v1 has no timezone field: jobs are stored with `''` (UTC);
+//! the scheduler already evaluates cron in a stored IANA timezone for v2 / `--timezone`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use kfp::argo::Workflow;
+use kfp_engine::Engine;
+use serde_json::{Value, json};
+
+use super::scheduler::{JobSchedule, parse_cron};
+use super::{ApiResult, Shared};
+use crate::api::error::ApiError;
+use crate::api::list_params::{ListParams, next_page_token, parse_list_query};
+use crate::api::v1::model::{
+    ApiCronSchedule, ApiJob, ApiListJobsResponse, ApiParameter, ApiPeriodicSchedule,
+    ApiPipelineSpec, ApiRelationship, ApiResourceReference, ApiResourceType, ApiTrigger, JobMode,
+};
+use crate::api::wire::ProtoEnum;
+use crate::list::Resource;
+use crate::store::{JobRow, JobScope, NewJob, StorageState, Trigger};
+
+/// KFP's bounds on `max_concurrency`.
+const MAX_CONCURRENCY: std::ops::RangeInclusive<i64> = 1..=10;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/apis/v1beta1/jobs", post(create_job).get(list_jobs))
+        .route("/apis/v1beta1/jobs/{id}", get(get_job).delete(delete_job))
+        .route("/apis/v1beta1/jobs/{id}/enable", post(enable_job))
+        .route("/apis/v1beta1/jobs/{id}/disable", post(disable_job))
+}
+
+/// The trigger of a create request, checked.
+struct CheckedTrigger {
+    trigger: Trigger,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+}
+
+fn check_trigger(trigger: Option<&ApiTrigger>) -> ApiResult<CheckedTrigger> {
+    let Some(trigger) = trigger else {
+        return Err(ApiError::invalid_argument(
+            "trigger: a job needs a trigger (cron_schedule or periodic_schedule)",
+        ));
+    };
+    let (trigger, start, end, field) = match (&trigger.cron_schedule, &trigger.periodic_schedule) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_argument(
+                "trigger: give either cron_schedule or periodic_schedule, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_argument(
+                "trigger: a job needs a trigger (cron_schedule or periodic_schedule)",
+            ));
+        }
+        (Some(cron), None) => {
+            parse_cron(&cron.cron).map_err(|e| {
+                ApiError::invalid_argument(format!("trigger.cron_schedule.cron: {e}"))
+            })?;
+            (
+                Trigger::Cron(cron.cron.trim().to_owned()),
+                cron.start_time,
+                cron.end_time,
+                "trigger.cron_schedule",
+            )
+        }
+        (None, Some(periodic)) => {
+            if periodic.interval_second <= 0 {
+                return Err(ApiError::invalid_argument(format!(
+                    "trigger.periodic_schedule.interval_second: must be a positive number of \
+                     seconds (got {})",
+                    periodic.interval_second
+                )));
+            }
+            (
+                Trigger::Interval(periodic.interval_second),
+                periodic.start_time,
+                periodic.end_time,
+                "trigger.periodic_schedule",
+            )
+        }
+    };
+    let start_time = unix(start);
+    let end_time = unix(end);
+    if let (Some(start), Some(end)) = (start_time, end_time)
+        && end <= start
+    {
+        return Err(ApiError::invalid_argument(format!(
+            "{field}.end_time: must be after start_time ({} is not after {})",
+            rfc3339(end),
+            rfc3339(start)
+        )));
+    }
+    Ok(CheckedTrigger {
+        trigger,
+        start_time,
+        end_time,
+    })
+}
+
+/// A wire time as Unix seconds; unset and the epoch (what KFP sends for "never") are `None`.
+fn unix(time: Option<DateTime<Utc>>) -> Option<i64> {
+    time.map(|t| t.timestamp()).filter(|s| *s > 0)
+}
+
+fn rfc3339(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0).map_or_else(|| secs.to_string(), |t| t.to_rfc3339())
+}
+
+fn timestamp(secs: i64) -> Option<DateTime<Utc>> {
+    (secs > 0)
+        .then(|| DateTime::from_timestamp(secs, 0))
+        .flatten()
+}
+
+/// The ID of the first reference of `kind`.
+fn reference(references: &[ApiResourceReference], kind: ApiResourceType) -> Option<&str> {
+    references
+        .iter()
+        .filter_map(|r| r.key.as_ref())
+        .find(|k| k.r#type == kind)
+        .map(|k| k.id.as_str())
+}
+
+/// The workflow to run: inline, a version's, or the pipeline's default version's.
+async fn manifest_of(
+    state: &Shared,
+    spec: &ApiPipelineSpec,
+    version_ref: Option<&str>,
+) -> ApiResult<(String, Option<String>, Option<String>)> {
+    if !spec.workflow_manifest.trim().is_empty() {
+        let pipeline = (!spec.pipeline_id.is_empty()).then(|| spec.pipeline_id.clone());
+        return Ok((spec.workflow_manifest.clone(), pipeline, None));
+    }
+    if let Some(version_id) = version_ref {
+        let version = state.store.get_version(version_id).await?;
+        return Ok((
+            version.manifest,
+            Some(version.pipeline_id),
+            Some(version.id),
+        ));
+    }
+    if !spec.pipeline_id.is_empty() {
+        let pipeline = state.store.get_pipeline(&spec.pipeline_id).await?;
+        let Some(version_id) = pipeline.default_version_id else {
+            return Err(ApiError::failed_precondition(format!(
+                "pipeline {} has no version to run",
+                pipeline.id
+            )));
+        };
+        let version = state.store.get_version(&version_id).await?;
+        return Ok((version.manifest, Some(pipeline.id), Some(version.id)));
+    }
+    Err(ApiError::invalid_argument(
+        "pipeline_spec: give a workflow_manifest, a pipeline_id, or a PIPELINE_VERSION resource reference",
+    ))
+}
+
+/// Refuse unknown parameter names before anything is stored.
+fn check_parameters(workflow: &Workflow, parameters: &[ApiParameter]) -> ApiResult<()> {
+    let declared = &workflow.spec.arguments.parameters;
+    for parameter in parameters {
+        if !declared.iter().any(|p| p.name == parameter.name) {
+            let known: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
+            return Err(ApiError::invalid_argument(format!(
+                "pipeline_spec.parameters: unknown parameter '{}' (the pipeline declares: {})",
+                parameter.name,
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn create_job(
+    State(state): State<Shared>,
+    body: Result<Json<ApiJob>, JsonRejection>,
+) -> ApiResult<Json<ApiJob>> {
+    let Json(request) = body?;
+    let name = request.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid_argument(
+            "name: a job needs a non-empty name",
+        ));
+    }
+    let trigger = check_trigger(request.trigger.as_ref())?;
+    let max_concurrency = match request.max_concurrency {
+        0 => 1,
+        n if MAX_CONCURRENCY.contains(&n) => n,
+        n => {
+            return Err(ApiError::invalid_argument(format!(
+                "max_concurrency: must be between {} and {} (got {n})",
+                MAX_CONCURRENCY.start(),
+                MAX_CONCURRENCY.end()
+            )));
+        }
+    };
+    let spec = request.pipeline_spec.clone().unwrap_or_default();
+    let version_ref = reference(
+        &request.resource_references,
+        ApiResourceType::PipelineVersion,
+    );
+    let (manifest, pipeline_id, pipeline_version_id) =
+        manifest_of(&state, &spec, version_ref).await?;
+    let workflow = Engine::load_yaml(&manifest, "pipeline_spec.workflow_manifest")
+        .map_err(|e| ApiError::invalid_argument(e.to_string()))?;
+    check_parameters(&workflow, &spec.parameters)?;
+    let experiment = match reference(&request.resource_references, ApiResourceType::Experiment) {
+        Some(id) => state.store.get_experiment(id).await?,
+        None => state.store.default_experiment("").await?,
+    };
+    if experiment.storage_state == StorageState::Archived {
+        return Err(ApiError::failed_precondition(format!(
+            "experiment {} is archived; unarchive it before adding a job",
+            experiment.id
+        )));
+    }
+    let enabled = match request.mode {
+        JobMode::Enabled => true,
+        JobMode::Disabled => false,
+        JobMode::UnknownMode => request.enabled,
+    };
+    let parameters = Value::Array(
+        spec.parameters
+            .iter()
+            .map(|p| json!({"name": p.name, "value": p.value}))
+            .collect(),
+    );
+    let row = state
+        .store
+        .create_job(&NewJob {
+            name: name.to_owned(),
+            description: request.description.clone(),
+            experiment_id: experiment.id,
+            pipeline_id,
+            pipeline_version_id,
+            service_account: request.service_account.clone(),
+            enabled,
+            max_concurrency,
+            no_catchup: request.no_catchup,
+            trigger: trigger.trigger,
+            start_time: trigger.start_time,
+            end_time: trigger.end_time,
+            // v1 has no timezone field; cron runs in UTC.
+            timezone: String::new(),
+            parameters,
+            workflow_manifest: manifest,
+        })
+        .await?;
+    Ok(Json(api_job(row, true)))
+}
+
+fn path_param(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
+    path.map(|Path(value)| value)
+        .map_err(|rejection| ApiError::invalid_argument(format!("path: {}", rejection.body_text())))
+}
+
+async fn get_job(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<ApiJob>> {
+    let id = path_param(id)?;
+    Ok(Json(api_job(state.store.get_job(&id).await?, true)))
+}
+
+async fn list_jobs(
+    State(state): State<Shared>,
+    params: Result<Query<ListParams>, QueryRejection>,
+    keys: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Json<ApiListJobsResponse>> {
+    let Query(params) = params?;
+    let Query(keys) = keys?;
+    let query = parse_list_query(&params, Resource::Jobs)?;
+    let kind = keys
+        .get("resource_reference_key.type")
+        .map(|k| k.trim())
+        .unwrap_or_default();
+    let key = keys
+        .get("resource_reference_key.id")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let mut scope = JobScope::default();
+    if !kind.is_empty() {
+        let parsed = ApiResourceType::from_name(kind)
+            .or_else(|| kind.parse().ok().and_then(ApiResourceType::from_number))
+            .ok_or_else(|| {
+                ApiError::invalid_argument(format!(
+                    "resource_reference_key.type: unknown resource type '{kind}'"
+                ))
+            })?;
+        match parsed {
+            ApiResourceType::UnknownResourceType => {}
+            ApiResourceType::Experiment => scope.experiment_id = Some(key),
+            ApiResourceType::Namespace => scope.namespace = Some(key),
+            other => {
+                return Err(ApiError::invalid_argument(format!(
+                    "resource_reference_key.type: jobs cannot be listed by {}",
+                    other.name()
+                )));
+            }
+        }
+    }
+    let page = state.store.list_jobs(&query, scope).await?;
+    Ok(Json(ApiListJobsResponse {
+        next_page_token: next_page_token(page.next.as_ref(), &query, Resource::Jobs),
+        total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
+        jobs: page.items.into_iter().map(|j| api_job(j, false)).collect(),
+    }))
+}
+
+async fn delete_job(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let id = path_param(id)?;
+    state.store.delete_job(&id).await?;
+    Ok(Json(json!({})))
+}
+
+/// Enabling a disabled job restarts its schedule from now: the firings it missed while
+/// disabled are not caught up (KFP-PAIN §13: a burst of runs after re-enabling surprises).
+async fn enable_job(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let id = path_param(id)?;
+    let job = state.store.get_job(&id).await?;
+    if job.enabled {
+        return Ok(Json(json!({})));
+    }
+    state.store.enable_job(&id).await?;
+    let now = Utc::now().timestamp();
+    let base = job
+        .last_scheduled_at
+        .or(job.start_time)
+        .unwrap_or(job.created_at);
+    if base < now {
+        state.store.claim_job_firing(&id, now).await?;
+    }
+    Ok(Json(json!({})))
+}
+
+async fn disable_job(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let id = path_param(id)?;
+    state.store.disable_job(&id).await?;
+    Ok(Json(json!({})))
+}
+
+/// The row as `ApiJob`; the workflow manifest only when `with_manifest` (GetJob, not lists).
+fn api_job(row: JobRow, with_manifest: bool) -> ApiJob {
+    let parameters = row
+        .parameters
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| {
+                    Some(ApiParameter {
+                        name: p["name"].as_str()?.to_owned(),
+                        value: p["value"].as_str().unwrap_or_default().to_owned(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut resource_references = vec![ApiResourceReference::new(
+        ApiResourceType::Experiment,
+        row.experiment_id.clone(),
+        ApiRelationship::Owner,
+    )];
+    if let Some(version) = &row.pipeline_version_id {
+        resource_references.push(ApiResourceReference::new(
+            ApiResourceType::PipelineVersion,
+            version.clone(),
+            ApiRelationship::Creator,
+        ));
+    }
+    let start_time = row.start_time.and_then(timestamp);
+    let end_time = row.end_time.and_then(timestamp);
+    let trigger = match (&row.cron, row.interval_seconds) {
+        (Some(cron), _) => ApiTrigger {
+            cron_schedule: Some(ApiCronSchedule {
+                start_time,
+                end_time,
+                cron: cron.clone(),
+            }),
+            periodic_schedule: None,
+        },
+        (None, interval) => ApiTrigger {
+            cron_schedule: None,
+            periodic_schedule: Some(ApiPeriodicSchedule {
+                start_time,
+                end_time,
+                interval_second: interval.unwrap_or_default(),
+            }),
+        },
+    };
+    let error = JobSchedule::of(&row).err().unwrap_or_default();
+    ApiJob {
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        pipeline_spec: Some(ApiPipelineSpec {
+            pipeline_id: row.pipeline_id.unwrap_or_default(),
+            workflow_manifest: if with_manifest {
+                row.workflow_manifest
+            } else {
+                String::new()
+            },
+            parameters,
+            ..ApiPipelineSpec::default()
+        }),
+        resource_references,
+        service_account: row.service_account,
+        max_concurrency: row.max_concurrency,
+        trigger: Some(trigger),
+        mode: if row.enabled {
+            JobMode::Enabled
+        } else {
+            JobMode::Disabled
+        },
+        created_at: timestamp(row.created_at),
+        updated_at: timestamp(row.updated_at),
+        status: if row.enabled { "Enabled" } else { "Disabled" }.to_owned(),
+        error,
+        enabled: row.enabled,
+        no_catchup: row.no_catchup,
+    }
+}

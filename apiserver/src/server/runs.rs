@@ -1,0 +1,481 @@
+//! Runs: create on the backend, follow their status into the store, get, list, archive,
+//! terminate, delete, logs; and reconciliation of runs a previous server left in flight.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use kfp::argo::{Workflow, WorkflowStatus};
+use kfp_engine::Engine;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{ApiResult, Shared, Submission};
+use crate::api::error::ApiError;
+use crate::api::list_params::{ListParams, next_page_token, parse_list_query};
+use crate::api::v1::model::{
+    ApiListRunsResponse, ApiParameter, ApiPipelineRuntime, ApiPipelineSpec, ApiRelationship,
+    ApiResourceReference, ApiResourceType, ApiRun, ApiRunDetail, ApiRunStorageState,
+};
+use crate::list::Resource;
+use crate::store::{NewRun, RunDetail, RunRow, RunScope, RunStatusUpdate, StorageState};
+
+/// Status is written at most this often while a run changes (and always at its end).
+const SYNC_INTERVAL: Duration = Duration::from_millis(250);
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/apis/v1beta1/runs", post(create_run).get(list_runs))
+        .route(
+            "/apis/v1beta1/runs/{id}",
+            get(get_run).delete(delete_run).post(run_action),
+        )
+        .route("/apis/v1beta1/runs/{id}/terminate", post(terminate_run))
+        .route(
+            "/apis/v1alpha1/runs/{id}/nodes/{node_id}/log",
+            get(node_log),
+        )
+}
+
+async fn create_run(
+    State(state): State<Shared>,
+    body: Result<Json<ApiRun>, JsonRejection>,
+) -> ApiResult<Json<ApiRunDetail>> {
+    let Json(request) = body?;
+    if request.name.trim().is_empty() {
+        return Err(ApiError::invalid_argument("run.name: a run needs a name"));
+    }
+    let spec = request.pipeline_spec.clone().unwrap_or_default();
+    let version_ref = reference(&request, ApiResourceType::PipelineVersion);
+    let (manifest, pipeline_id, version_id) = manifest_of(&state, &spec, version_ref).await?;
+    let experiment_id = reference(&request, ApiResourceType::Experiment).map(str::to_owned);
+    let parameters: Vec<(String, String)> = spec
+        .parameters
+        .iter()
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
+    let detail = start_run(
+        &state,
+        StartRun {
+            name: request.name.clone(),
+            description: request.description.clone(),
+            manifest,
+            pipeline_id,
+            pipeline_version_id: version_id,
+            experiment_id,
+            parameters,
+            service_account: request.service_account.clone(),
+            job_id: None,
+            scheduled_at: None,
+        },
+    )
+    .await?;
+    Ok(Json(run_detail(&detail)))
+}
+
+/// A run to start (from the API or from a recurring run).
+#[derive(Debug, Clone)]
+pub struct StartRun {
+    pub name: String,
+    pub description: String,
+    /// The Argo workflow, YAML or JSON.
+    pub manifest: String,
+    pub pipeline_id: Option<String>,
+    pub pipeline_version_id: Option<String>,
+    /// `None`: the Default experiment (created on first use).
+    pub experiment_id: Option<String>,
+    pub parameters: Vec<(String, String)>,
+    pub service_account: String,
+    pub job_id: Option<String>,
+    pub scheduled_at: Option<i64>,
+}
+
+/// Validate, store and submit a run, and follow its status into the store. Nothing is
+/// left stored when the workflow, its parameters or the backend refuse it.
+pub async fn start_run(state: &Shared, start: StartRun) -> ApiResult<RunDetail> {
+    let mut workflow = Engine::load_yaml(&start.manifest, "pipeline_spec.workflow_manifest")
+        .map_err(|e| ApiError::invalid_argument(e.to_string()))?;
+    let parameters = start.parameters;
+    check_parameters(&workflow, &parameters)?;
+    let experiment_id = match start.experiment_id {
+        Some(id) => state.store.get_experiment(&id).await?.id,
+        None => state.store.default_experiment("").await?.id,
+    };
+    let prefix = workflow
+        .metadata
+        .generate_name
+        .clone()
+        .or_else(|| workflow.metadata.name.clone().map(|n| format!("{n}-")))
+        .unwrap_or_else(|| "run-".to_owned());
+    let id_hint = crate::store::ids::new_id();
+    let name = format!("{}{}", prefix, &id_hint[..8]);
+    workflow.metadata.name = Some(name.clone());
+    workflow.metadata.generate_name = None;
+    let stored_manifest = serde_json::to_string(&workflow)
+        .map_err(|e| ApiError::internal(format!("cannot serialize the workflow: {e}")))?;
+    let params_json = Value::Array(
+        parameters
+            .iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect(),
+    );
+    let detail = state
+        .store
+        .create_run(&NewRun {
+            name: start.name,
+            description: start.description,
+            experiment_id,
+            pipeline_id: start.pipeline_id,
+            pipeline_version_id: start.pipeline_version_id,
+            job_id: start.job_id,
+            service_account: start.service_account,
+            parameters: params_json,
+            workflow_manifest: stored_manifest,
+            backend: state.backend.name().to_owned(),
+            scheduled_at: start.scheduled_at,
+        })
+        .await?;
+    let run_id = detail.run.id.clone();
+    match state.backend.submit(Submission {
+        workflow,
+        parameters,
+    }) {
+        Ok(status) => {
+            tokio::spawn(sync_status(state.clone(), run_id.clone(), name, status));
+        }
+        Err(e) => {
+            // Nothing ran: the run must not stay behind.
+            state.store.delete_run(&run_id).await?;
+            return Err(ApiError::invalid_argument(e.to_string()));
+        }
+    }
+    Ok(state.store.get_run(&run_id).await?)
+}
+
+/// The workflow to run: inline, a version's, or the pipeline's default version's.
+async fn manifest_of(
+    state: &Shared,
+    spec: &ApiPipelineSpec,
+    version_ref: Option<&str>,
+) -> ApiResult<(String, Option<String>, Option<String>)> {
+    if !spec.workflow_manifest.trim().is_empty() {
+        let pipeline = (!spec.pipeline_id.is_empty()).then(|| spec.pipeline_id.clone());
+        return Ok((spec.workflow_manifest.clone(), pipeline, None));
+    }
+    if let Some(version_id) = version_ref {
+        let version = state.store.get_version(version_id).await?;
+        return Ok((
+            version.manifest,
+            Some(version.pipeline_id),
+            Some(version.id),
+        ));
+    }
+    if !spec.pipeline_id.is_empty() {
+        let pipeline = state.store.get_pipeline(&spec.pipeline_id).await?;
+        let Some(version_id) = pipeline.default_version_id else {
+            return Err(ApiError::failed_precondition(format!(
+                "pipeline {} has no version to run",
+                pipeline.id
+            )));
+        };
+        let version = state.store.get_version(&version_id).await?;
+        return Ok((version.manifest, Some(pipeline.id), Some(version.id)));
+    }
+    Err(ApiError::invalid_argument(
+        "pipeline_spec: give a workflow_manifest, a pipeline_id, or a PIPELINE_VERSION resource reference",
+    ))
+}
+
+/// Refuse unknown parameter names before anything is stored.
+fn check_parameters(workflow: &Workflow, parameters: &[(String, String)]) -> ApiResult<()> {
+    let declared = &workflow.spec.arguments.parameters;
+    for (name, _) in parameters {
+        if !declared.iter().any(|p| p.name == *name) {
+            let known: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
+            return Err(ApiError::invalid_argument(format!(
+                "pipeline_spec.parameters: unknown parameter '{name}' (the pipeline declares: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The ID of the first reference of `kind`.
+fn reference(run: &ApiRun, kind: ApiResourceType) -> Option<&str> {
+    run.resource_references
+        .iter()
+        .filter_map(|r| r.key.as_ref())
+        .find(|k| k.r#type == kind)
+        .map(|k| k.id.as_str())
+}
+
+/// Write the run's status as it changes, at most every [`SYNC_INTERVAL`], and always the
+/// final one.
+async fn sync_status(
+    state: Shared,
+    run_id: String,
+    name: String,
+    mut status: watch::Receiver<WorkflowStatus>,
+) {
+    loop {
+        let snapshot = status.borrow_and_update().clone();
+        let done = snapshot.phase.is_completed();
+        let update = RunStatusUpdate {
+            status: snapshot.phase.as_str().to_owned(),
+            finished_at: done.then(|| Utc::now().timestamp()),
+            workflow_status: serde_json::to_string(&snapshot).ok(),
+            error: snapshot.message.clone().filter(|_| done),
+        };
+        if let Err(e) = state.store.update_run_status(&run_id, &update).await {
+            eprintln!("run {run_id}: cannot store its status: {e}");
+        }
+        if done {
+            state.backend.finished(&name);
+            return;
+        }
+        tokio::time::sleep(SYNC_INTERVAL).await;
+        if status.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs a previous server left Pending/Running cannot be followed any more (the local
+/// engine's processes died with it): they are failed with a reason, never left Running.
+pub async fn reconcile(state: &Shared) -> anyhow::Result<usize> {
+    let unfinished = state.store.unfinished_runs().await?;
+    for run in &unfinished {
+        let update = RunStatusUpdate {
+            status: "Failed".to_owned(),
+            finished_at: Some(Utc::now().timestamp()),
+            workflow_status: None,
+            error: Some(
+                "the server stopped while this run was in flight; the local engine cannot resume it (create the run again)"
+                    .to_owned(),
+            ),
+        };
+        state.store.update_run_status(&run.id, &update).await?;
+    }
+    Ok(unfinished.len())
+}
+
+async fn get_run(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApiRunDetail>> {
+    let detail = state.store.get_run(&id).await?;
+    Ok(Json(run_detail(&detail)))
+}
+
+async fn list_runs(
+    State(state): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<ApiListRunsResponse>> {
+    let param = |k: &str| query.get(k).cloned().unwrap_or_default();
+    let params = ListParams {
+        page_token: param("page_token"),
+        page_size: param("page_size"),
+        sort_by: param("sort_by"),
+        filter: param("filter"),
+    };
+    let list = parse_list_query(&params, Resource::Runs)?;
+    let kind = param("resource_reference_key.type");
+    let key = param("resource_reference_key.id");
+    let mut scope = RunScope::default();
+    match kind.as_str() {
+        "" | "UNKNOWN_RESOURCE_TYPE" => {}
+        "EXPERIMENT" | "1" => scope.experiment_id = Some(&key),
+        "NAMESPACE" | "5" => scope.namespace = Some(&key),
+        "PIPELINE_VERSION" | "4" => scope.pipeline_version_id = Some(&key),
+        "JOB" | "2" => scope.job_id = Some(&key),
+        other => {
+            return Err(ApiError::invalid_argument(format!(
+                "resource_reference_key.type: runs cannot be listed by '{other}'"
+            )));
+        }
+    }
+    let page = state.store.list_runs(&list, scope).await?;
+    Ok(Json(ApiListRunsResponse {
+        runs: page.items.iter().map(api_run).collect(),
+        total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
+        next_page_token: next_page_token(page.next.as_ref(), &list, Resource::Runs),
+    }))
+}
+
+/// `POST /runs/{id}:archive` and `:unarchive` (the verb is part of the last segment).
+async fn run_action(
+    State(state): State<Shared>,
+    Path(segment): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let Some((id, action)) = segment.rsplit_once(':') else {
+        return Err(ApiError::invalid_argument(format!(
+            "POST /apis/v1beta1/runs/{segment}: expected {segment}:archive or {segment}:unarchive"
+        )));
+    };
+    match action {
+        "archive" => state.store.archive_run(id).await?,
+        "unarchive" => state.store.unarchive_run(id).await?,
+        other => {
+            return Err(ApiError::invalid_argument(format!(
+                "unknown run action ':{other}' (archive, unarchive)"
+            )));
+        }
+    }
+    Ok(Json(json!({})))
+}
+
+async fn terminate_run(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let detail = state.store.get_run(&id).await?;
+    if crate::store::FINISHED_STATUSES.contains(&detail.run.status.as_str()) {
+        return Err(ApiError::failed_precondition(format!(
+            "run {id} already finished ({})",
+            detail.run.status
+        )));
+    }
+    let name = workflow_name(&detail);
+    state
+        .backend
+        .terminate(&name)
+        .map_err(|e| ApiError::failed_precondition(e.to_string()))?;
+    Ok(Json(json!({})))
+}
+
+async fn delete_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let detail = state.store.get_run(&id).await?;
+    if !crate::store::FINISHED_STATUSES.contains(&detail.run.status.as_str()) {
+        // A run still going is stopped first; one already gone needs nothing.
+        let _ = state.backend.terminate(&workflow_name(&detail));
+    }
+    state.store.delete_run(&id).await?;
+    Ok(Json(json!({})))
+}
+
+/// The log of one node of a run, as plain text (kept after the run ends).
+async fn node_log(
+    State(state): State<Shared>,
+    Path((id, node_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let detail = state.store.get_run(&id).await?;
+    let name = workflow_name(&detail);
+    let status: WorkflowStatus = detail
+        .workflow_status
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let Some(node) = status.nodes.get(&node_id) else {
+        return Err(ApiError::not_found("node", &node_id));
+    };
+    let pod = kfp_engine::pod_name(
+        &name,
+        node.template_name.as_deref().unwrap_or_default(),
+        &node.name,
+    );
+    let path = state.backend.log_path(&name, &pod);
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            bytes,
+        )),
+        Err(_) => Err(ApiError::not_found("log of node", &node_id)),
+    }
+}
+
+/// The engine's name of the run (the stored manifest's `metadata.name`).
+fn workflow_name(detail: &RunDetail) -> String {
+    serde_json::from_str::<Value>(&detail.workflow_manifest)
+        .ok()
+        .and_then(|v| v["metadata"]["name"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn run_detail(detail: &RunDetail) -> ApiRunDetail {
+    let mut manifest: Value =
+        serde_json::from_str(&detail.workflow_manifest).unwrap_or(Value::Null);
+    if let (Some(object), Some(status)) =
+        (manifest.as_object_mut(), detail.workflow_status.as_deref())
+        && let Ok(status) = serde_json::from_str::<Value>(status)
+    {
+        object.insert("status".to_owned(), status);
+    }
+    ApiRunDetail {
+        run: Some(api_run(&detail.run)),
+        pipeline_runtime: Some(ApiPipelineRuntime {
+            pipeline_manifest: String::new(),
+            workflow_manifest: manifest.to_string(),
+        }),
+    }
+}
+
+fn timestamp(seconds: i64) -> Option<DateTime<Utc>> {
+    (seconds > 0)
+        .then(|| DateTime::from_timestamp(seconds, 0))
+        .flatten()
+}
+
+fn api_run(row: &RunRow) -> ApiRun {
+    let parameters = row
+        .parameters
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| {
+                    Some(ApiParameter {
+                        name: p["name"].as_str()?.to_owned(),
+                        value: p["value"].as_str().unwrap_or_default().to_owned(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut references = vec![ApiResourceReference::new(
+        ApiResourceType::Experiment,
+        row.experiment_id.clone(),
+        ApiRelationship::Owner,
+    )];
+    if let Some(version) = &row.pipeline_version_id {
+        references.push(ApiResourceReference::new(
+            ApiResourceType::PipelineVersion,
+            version.clone(),
+            ApiRelationship::Creator,
+        ));
+    }
+    ApiRun {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        storage_state: match row.storage_state {
+            StorageState::Available => ApiRunStorageState::Available,
+            StorageState::Archived => ApiRunStorageState::Archived,
+        },
+        description: row.description.clone(),
+        pipeline_spec: Some(ApiPipelineSpec {
+            pipeline_id: row.pipeline_id.clone().unwrap_or_default(),
+            parameters,
+            ..ApiPipelineSpec::default()
+        }),
+        resource_references: references,
+        service_account: row.service_account.clone(),
+        created_at: timestamp(row.created_at),
+        scheduled_at: timestamp(row.scheduled_at),
+        finished_at: timestamp(row.finished_at),
+        status: row.status.clone(),
+        error: row.error.clone(),
+        ..ApiRun::default()
+    }
+}

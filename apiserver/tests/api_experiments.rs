@@ -1,0 +1,396 @@
+//! Experiments through the v1beta1 REST API, in-process over a temp SQLite store: create,
+//! get, list (paging, filters incl. storage_state), archive/unarchive, delete, bad input.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kfp_apiserver::server::{AppState, LocalBackend, router};
+use kfp_apiserver::store::{Clock, Store};
+use kfp_engine::{Engine, EngineConfig};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Server {
+    state: Arc<AppState>,
+    _dir: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("db.sqlite").display()
+    );
+    // Each row a second after the previous one, so the default order (created_at) is known.
+    let tick = Arc::new(AtomicI64::new(1_700_000_000));
+    let clock = Clock::new(move || tick.fetch_add(1, Ordering::Relaxed));
+    let store = Store::open(&url)
+        .await
+        .expect("store opens")
+        .with_clock(clock);
+    let engine = Engine::new(EngineConfig::new(dir.path()));
+    let state = Arc::new(AppState {
+        store,
+        backend: Arc::new(LocalBackend::new(engine)),
+        max_upload_bytes: 1 << 20,
+    });
+    Server { state, _dir: dir }
+}
+
+async fn call(
+    server: &Server,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let request = Request::builder().method(method).uri(uri);
+    let request = match body {
+        Some(b) => request
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .expect("a request");
+    let response = router(server.state.clone())
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, value)
+}
+
+fn str_of<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string at {pointer} in {value}"))
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn create(server: &Server, name: &str) -> String {
+    let (status, e) = call(
+        server,
+        "POST",
+        "/apis/v1beta1/experiments",
+        Some(json!({"name": name, "description": format!("about {name}")})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    str_of(&e, "/id").to_string()
+}
+
+async fn names(server: &Server, query: &str) -> Vec<String> {
+    let (status, page) = call(
+        server,
+        "GET",
+        &format!("/apis/v1beta1/experiments?{query}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page.get("experiments")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|e| str_of(e, "/name").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn create_get_and_duplicate() {
+    let server = server().await;
+    let (status, e) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/experiments",
+        Some(json!({"name": "exp one", "description": "first"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    assert_eq!(e["name"], "exp one");
+    assert_eq!(e["description"], "first");
+    assert_eq!(e["storage_state"], "STORAGESTATE_AVAILABLE");
+    let created = str_of(&e, "/created_at");
+    assert_eq!(created, "2023-11-14T22:13:20Z");
+    let id = str_of(&e, "/id");
+
+    let (status, got) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1beta1/experiments/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got, e);
+
+    let (status, err) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/experiments",
+        Some(json!({"name": "exp one"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+    assert!(str_of(&err, "/message").contains("exp one"), "{err}");
+    assert_eq!(err["code"], 6);
+}
+
+#[tokio::test]
+async fn bad_create_requests_are_400() {
+    let server = server().await;
+    for body in [
+        json!({}),
+        json!({"name": "  "}),
+        json!({"description": "no name"}),
+    ] {
+        let (status, err) = call(
+            &server,
+            "POST",
+            "/apis/v1beta1/experiments",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {err}");
+        assert!(str_of(&err, "/message").contains("name"), "{err}");
+    }
+    let (status, err) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/experiments",
+        Some(json!({"name": "x", "colour": "red"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(str_of(&err, "/message").contains("colour"), "{err}");
+    assert!(err["error"].is_string(), "{err}");
+
+    let (status, err) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/experiments",
+        Some(json!({"name": "x", "resource_references": [{"key": {"type": "PIPELINE", "id": "p"}, "relationship": "OWNER"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(names(&server, "").await.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404() {
+    let server = server().await;
+    let cases = [
+        ("GET", "/apis/v1beta1/experiments/nosuch"),
+        ("DELETE", "/apis/v1beta1/experiments/nosuch"),
+        ("POST", "/apis/v1beta1/experiments/nosuch:archive"),
+        ("POST", "/apis/v1beta1/experiments/nosuch:unarchive"),
+    ];
+    for (method, uri) in cases {
+        let (status, err) = call(&server, method, uri, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {uri}: {err}");
+        assert!(str_of(&err, "/message").contains("nosuch"), "{err}");
+        assert_eq!(err["code"], 5);
+    }
+    let id = create(&server, "e").await;
+    let (status, err) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/experiments/{id}:explode"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let (status, err) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/experiments/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+}
+
+#[tokio::test]
+async fn list_pages_sorts_and_filters() {
+    let server = server().await;
+    for name in ["a", "b", "c", "d", "e"] {
+        create(&server, name).await;
+    }
+    assert_eq!(names(&server, "").await, ["a", "b", "c", "d", "e"]);
+    assert_eq!(
+        names(&server, "sort_by=name%20desc").await,
+        ["e", "d", "c", "b", "a"]
+    );
+
+    // Two per page, chaining the token (alone, as kfp does).
+    let mut seen = Vec::new();
+    let mut uri = "/apis/v1beta1/experiments?page_size=2".to_string();
+    loop {
+        let (status, page) = call(&server, "GET", &uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total_size"], 5);
+        for e in page["experiments"].as_array().expect("experiments") {
+            seen.push(str_of(e, "/name").to_string());
+        }
+        match page.get("next_page_token").and_then(Value::as_str) {
+            Some(token) => {
+                uri = format!("/apis/v1beta1/experiments?page_size=2&page_token={token}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+
+    // kfp 1.8 get_experiment(experiment_name=...): camelCase with a numeric op.
+    let filter = percent_encode(r#"{"predicates":[{"key":"name","op":1,"stringValue":"c"}]}"#);
+    assert_eq!(names(&server, &format!("filter={filter}")).await, ["c"]);
+    let filter = percent_encode(
+        r#"{"predicates":[{"key":"name","op":"IN","string_values":{"values":["b","d"]}}]}"#,
+    );
+    assert_eq!(
+        names(&server, &format!("filter={filter}")).await,
+        ["b", "d"]
+    );
+
+    // Unknown filter key: 400 naming it.
+    let filter = percent_encode(r#"{"predicates":[{"key":"colour","op":1,"stringValue":"c"}]}"#);
+    let (status, err) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1beta1/experiments?filter={filter}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(str_of(&err, "/message").contains("colour"), "{err}");
+
+    // A NAMESPACE key scopes; single-user experiments live in ''.
+    assert!(
+        names(
+            &server,
+            "resource_reference_key.type=NAMESPACE&resource_reference_key.id=team"
+        )
+        .await
+        .is_empty()
+    );
+    let (status, _) = call(
+        &server,
+        "GET",
+        "/apis/v1beta1/experiments?resource_reference_key.type=BOGUS",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn archive_unarchive_and_storage_state_filter() {
+    let server = server().await;
+    let keep = create(&server, "keep").await;
+    let old = create(&server, "old").await;
+
+    let (status, body) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/experiments/{old}:archive"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({}));
+    let (_, got) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1beta1/experiments/{old}"),
+        None,
+    )
+    .await;
+    assert_eq!(got["storage_state"], "STORAGESTATE_ARCHIVED");
+
+    // The UI's active/archived tabs.
+    let active = percent_encode(
+        r#"{"predicates":[{"key":"storage_state","op":"NOT_EQUALS","string_value":"STORAGESTATE_ARCHIVED"}]}"#,
+    );
+    let archived = percent_encode(
+        r#"{"predicates":[{"key":"storage_state","op":"EQUALS","string_value":"STORAGESTATE_ARCHIVED"}]}"#,
+    );
+    assert_eq!(names(&server, &format!("filter={active}")).await, ["keep"]);
+    assert_eq!(names(&server, &format!("filter={archived}")).await, ["old"]);
+
+    let (status, _) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/experiments/{old}:unarchive"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, got) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1beta1/experiments/{old}"),
+        None,
+    )
+    .await;
+    assert_eq!(got["storage_state"], "STORAGESTATE_AVAILABLE");
+    assert_eq!(
+        names(&server, &format!("filter={active}")).await,
+        ["keep", "old"]
+    );
+    assert!(
+        names(&server, &format!("filter={archived}"))
+            .await
+            .is_empty()
+    );
+
+    // Delete.
+    let (status, body) = call(
+        &server,
+        "DELETE",
+        &format!("/apis/v1beta1/experiments/{keep}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({}));
+    let (status, _) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1beta1/experiments/{keep}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(names(&server, "").await, ["old"]);
+}
+
+#[tokio::test]
+async fn empty_list_is_an_empty_object() {
+    let server = server().await;
+    let (status, page) = call(&server, "GET", "/apis/v1beta1/experiments", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page, json!({}));
+}

@@ -1,0 +1,303 @@
+//! Runs through the REST API on the local engine: create from an inline manifest, follow
+//! the status into the store, list, logs, archive, terminate, bad input, reconciliation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kfp_apiserver::server::{AppState, LocalBackend, router};
+use kfp_apiserver::store::Store;
+use kfp_engine::{Engine, EngineConfig};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Server {
+    state: Arc<AppState>,
+    _dir: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("kfp.db").display());
+    let store = Store::open(&url).await.expect("store opens");
+    let engine = Engine::new(EngineConfig::new(dir.path()));
+    let state = Arc::new(AppState {
+        store,
+        backend: Arc::new(LocalBackend::new(engine)),
+        max_upload_bytes: 1 << 20,
+    });
+    Server { state, _dir: dir }
+}
+
+async fn call(
+    server: &Server,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let request = Request::builder().method(method).uri(uri);
+    let request = match body {
+        Some(b) => request
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .expect("a request");
+    let response = router(server.state.clone())
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, value)
+}
+
+const DIAMOND: &str = r#"{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow",
+ "metadata":{"generateName":"diamond-"},
+ "spec":{"entrypoint":"main","arguments":{"parameters":[{"name":"who","value":"world"}]},
+  "templates":[
+   {"name":"main","dag":{"tasks":[
+     {"name":"a","template":"echo","arguments":{"parameters":[{"name":"m","value":"hello {{workflow.parameters.who}}"}]}},
+     {"name":"b","template":"echo","dependencies":["a"],"arguments":{"parameters":[{"name":"m","value":"b"}]}}]}},
+   {"name":"echo","inputs":{"parameters":[{"name":"m"}]},
+    "container":{"image":"alpine","command":["echo","{{inputs.parameters.m}}"]}}]}}"#;
+
+const SLEEPER: &str = r#"{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow",
+ "metadata":{"generateName":"sleeper-"},
+ "spec":{"entrypoint":"main","templates":[
+   {"name":"main","container":{"image":"alpine","command":["sleep","30"]}}]}}"#;
+
+/// Poll GET until the run's status is final (the engine runs in the background).
+async fn wait_finished(server: &Server, id: &str) -> Value {
+    for _ in 0..600 {
+        let (code, body) = call(server, "GET", &format!("/apis/v1beta1/runs/{id}"), None).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        let status = body["run"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if ["Succeeded", "Failed", "Error"].contains(&status.as_str()) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("run {id} did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inline_manifest_runs_to_success_and_its_status_and_logs_are_kept() {
+    let server = server().await;
+    let (code, created) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(
+            json!({"name": "first", "pipeline_spec": {"workflow_manifest": DIAMOND,
+            "parameters": [{"name": "who", "value": "you"}]}}),
+        ),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{created}");
+    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let experiment = created["run"]["resource_references"][0]["key"]["id"]
+        .as_str()
+        .expect("the Default experiment")
+        .to_owned();
+    let done = wait_finished(&server, &id).await;
+    assert_eq!(done["run"]["status"], "Succeeded", "{done}");
+    assert!(done["run"]["finished_at"].is_string(), "{done}");
+    let manifest: Value = serde_json::from_str(
+        done["pipeline_runtime"]["workflow_manifest"]
+            .as_str()
+            .expect("a manifest"),
+    )
+    .expect("the manifest is JSON");
+    assert_eq!(manifest["status"]["phase"], "Succeeded");
+    let nodes = manifest["status"]["nodes"].as_object().expect("nodes");
+    let (node_id, _) = nodes
+        .iter()
+        .find(|(_, n)| n["displayName"] == "a")
+        .expect("node a");
+    let (code, log) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1alpha1/runs/{id}/nodes/{node_id}/log"),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(log.as_str().map(str::trim), Some("hello you"));
+
+    let (code, list) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1beta1/runs?resource_reference_key.type=EXPERIMENT&resource_reference_key.id={experiment}&page_size=10"),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{list}");
+    assert_eq!(list["runs"][0]["id"], id.as_str());
+    assert_eq!(list["total_size"], 1);
+    assert!(list["runs"][0].get("pipeline_runtime").is_none());
+
+    let (code, _) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/runs/{id}:archive"),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    let (_, archived) = call(&server, "GET", &format!("/apis/v1beta1/runs/{id}"), None).await;
+    assert_eq!(archived["run"]["storage_state"], "STORAGESTATE_ARCHIVED");
+    let (code, _) = call(&server, "DELETE", &format!("/apis/v1beta1/runs/{id}"), None).await;
+    assert_eq!(code, StatusCode::OK);
+    let (code, body) = call(&server, "GET", &format!("/apis/v1beta1/runs/{id}"), None).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_stops_a_running_run() {
+    let server = server().await;
+    let (code, created) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({"name": "sleepy", "pipeline_spec": {"workflow_manifest": SLEEPER}})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{created}");
+    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    // Wait until the process runs, then terminate.
+    for _ in 0..200 {
+        let (_, body) = call(&server, "GET", &format!("/apis/v1beta1/runs/{id}"), None).await;
+        if body["run"]["status"] == "Running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (code, body) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/runs/{id}/terminate"),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let done = wait_finished(&server, &id).await;
+    assert_eq!(done["run"]["status"], "Failed", "{done}");
+    assert!(
+        done["run"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Stopped"),
+        "{done}"
+    );
+    let (code, body) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/runs/{id}/terminate"),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_runs_are_refused_and_nothing_is_stored() {
+    let server = server().await;
+    let cases = [
+        (
+            json!({"name": "x", "pipeline_spec": {"workflow_manifest": DIAMOND,
+            "parameters": [{"name": "nope", "value": "1"}]}}),
+            "unknown parameter 'nope'",
+        ),
+        (
+            json!({"name": "x", "pipeline_spec": {"workflow_manifest": "kind: Workflow\nspec: {entrypoint: 5}"}}),
+            "pipeline_spec.workflow_manifest",
+        ),
+        (json!({"name": "x", "pipeline_spec": {}}), "pipeline_spec"),
+        (
+            json!({"name": "", "pipeline_spec": {"workflow_manifest": DIAMOND}}),
+            "run.name",
+        ),
+        (json!({"name": "x", "surprise": 1}), "surprise"),
+    ];
+    for (body, expected) in cases {
+        let (code, answer) = call(&server, "POST", "/apis/v1beta1/runs", Some(body.clone())).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{body} -> {answer}");
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{body} -> {answer}");
+    }
+    let (code, body) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({"name": "x", "pipeline_spec": {"workflow_manifest": DIAMOND},
+            "resource_references": [{"key": {"type": "EXPERIMENT", "id": "missing"}, "relationship": "OWNER"}]})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "{body}");
+    let (code, list) = call(&server, "GET", "/apis/v1beta1/runs", None).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(list.get("runs").is_none(), "{list}");
+    let (code, body) = call(&server, "GET", "/apis/v1beta1/runs?filter=%7Bnope", None).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_left_in_flight_are_failed_with_a_reason_on_start() {
+    let server = server().await;
+    let store = &server.state.store;
+    let experiment = store
+        .default_experiment("")
+        .await
+        .expect("Default experiment");
+    let run = store
+        .create_run(&kfp_apiserver::store::NewRun {
+            name: "orphan".into(),
+            description: String::new(),
+            experiment_id: experiment.id.clone(),
+            pipeline_id: None,
+            pipeline_version_id: None,
+            job_id: None,
+            service_account: String::new(),
+            parameters: json!([]),
+            workflow_manifest: SLEEPER.into(),
+            backend: "local".into(),
+            scheduled_at: None,
+        })
+        .await
+        .expect("a run");
+    store
+        .update_run_status(
+            &run.run.id,
+            &kfp_apiserver::store::RunStatusUpdate {
+                status: "Running".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("status");
+    let reconciled = kfp_apiserver::server::reconcile(&server.state)
+        .await
+        .expect("reconcile");
+    assert_eq!(reconciled, 1);
+    let after = store.get_run(&run.run.id).await.expect("the run");
+    assert_eq!(after.run.status, "Failed");
+    assert!(
+        after.run.error.contains("server stopped"),
+        "{}",
+        after.run.error
+    );
+    assert!(after.run.finished_at > 0);
+}
