@@ -359,7 +359,8 @@ mod tests {
     use crate::server::{AppState, Backend, BackendError, Submission, router};
     use crate::store::Store;
 
-    /// Runs stay Running until [`HeldBackend::finish_all`].
+    /// Runs stay Running until [`HeldBackend::finish_all`]; workflows named `refuse-*` are
+    /// refused.
     #[derive(Debug, Default)]
     struct HeldBackend {
         running: Mutex<Vec<watch::Sender<WorkflowStatus>>>,
@@ -388,8 +389,12 @@ mod tests {
         }
         fn submit(
             &self,
-            _submission: Submission,
+            submission: Submission,
         ) -> Result<watch::Receiver<WorkflowStatus>, BackendError> {
+            let name = submission.workflow.metadata.name.unwrap_or_default();
+            if name.starts_with("refuse-") {
+                return Err(BackendError::Rejected(format!("{name}: refused")));
+            }
             let (sender, receiver) = watch::channel(WorkflowStatus {
                 phase: WorkflowPhase::Running,
                 ..WorkflowStatus::default()
@@ -582,7 +587,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn catch_up_is_bounded_per_tick() {
+    async fn catch_up_goes_on_over_ticks_as_runs_finish() {
         let h = harness().await;
         let job = create(&h, "burst", every(1, None), json!({})).await;
         // Keep the runs from counting against max_concurrency: finish them as they come.
@@ -725,36 +730,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_run_that_cannot_start_does_not_stop_other_jobs() {
+    async fn a_run_that_cannot_start_consumes_its_firing_and_other_jobs_go_on() {
         let h = harness().await;
-        let (code, experiment) = call(
+        let refused = ECHO.replace("\"echo-\"", "\"refuse-\"");
+        let doomed = create(
             &h,
-            "POST",
-            "/apis/v1beta1/experiments",
-            Some(json!({"name": "doomed"})),
+            "doomed",
+            every(60, None),
+            json!({"pipeline_spec": {"workflow_manifest": refused}}),
         )
         .await;
-        assert_eq!(code, StatusCode::OK, "{experiment}");
-        let experiment_id = experiment["id"].as_str().expect("an id").to_owned();
-        let refs = json!([{"key": {"type": "EXPERIMENT", "id": experiment_id},
-                           "relationship": "OWNER"}]);
-        let doomed = create(&h, "doomed", every(60, None), json!({"resource_references": refs})).await;
         let fine = create(&h, "fine", every(60, None), json!({})).await;
-        let (code, body) = call(
-            &h,
-            "DELETE",
-            &format!("/apis/v1beta1/experiments/{experiment_id}"),
-            None,
-        )
-        .await;
-        if code == StatusCode::OK {
-            // The job may go with its experiment, or stay and fail to start runs.
-            assert_eq!(tick_at(&h, T0 + 60).await, 1);
-            assert!(runs_of(&h, &doomed).await.is_empty());
-            assert_eq!(runs_of(&h, &fine).await.len(), 1);
-        } else {
-            assert!(code.is_client_error(), "{code} {body}");
+        assert_eq!(tick_at(&h, T0 + 60).await, 1);
+        assert_eq!(tick_at(&h, T0 + 60).await, 0, "the refused firing is not retried");
+        assert!(runs_of(&h, &doomed).await.is_empty());
+        assert_eq!(runs_of(&h, &fine).await.len(), 1);
+        assert_eq!(tick_at(&h, T0 + 120).await, 1);
+    }
+
+    #[tokio::test]
+    async fn at_most_max_firings_start_per_tick() {
+        let h = harness().await;
+        let mut jobs = Vec::new();
+        for i in 0..11 {
+            jobs.push(create(&h, &format!("burst-{i}"), every(1, None), json!({})).await);
         }
+        assert_eq!(tick_at(&h, T0 + 1000).await, MAX_FIRINGS_PER_TICK);
+        let mut counts = Vec::new();
+        for job in &jobs {
+            counts.push(runs_of(&h, job).await.len());
+        }
+        counts.sort_unstable();
+        assert_eq!(counts, [0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10]);
     }
 
     fn cron_times(expression: &str, tz: &str, from: i64, n: usize) -> Vec<String> {
