@@ -1,9 +1,11 @@
 //! The `kfp` command line: its clap definitions, where runs are kept, and how errors
 //! become exit codes.
 //!
-//! Each subcommand has its own module (`run`, `server`); client commands (`pipeline`,
-//! `experiment`, ...) slot into the same enum.
+//! Each subcommand has its own module (`run`, `server`); the client commands that talk to
+//! a kfp server (`pipeline`, `experiment`, `run submit|list|...`, `recurring-run`) live in
+//! [`client`].
 
+mod client;
 mod progress;
 mod report;
 mod resume;
@@ -44,24 +46,46 @@ pub enum Command {
     Run(RunArgs),
     /// Serve Kubeflow Pipelines' REST API, running pipelines on this machine
     Server(server::ServerArgs),
+    /// Upload, list, show and delete pipelines on a kfp server
+    #[command(subcommand)]
+    Pipeline(client::PipelineCommand),
+    /// Create, list, archive and delete experiments on a kfp server
+    #[command(subcommand)]
+    Experiment(client::ExperimentCommand),
+    /// Schedule pipelines on a kfp server (cron or fixed interval)
+    #[command(subcommand, name = "recurring-run")]
+    RecurringRun(client::RecurringCommand),
 }
 
 const RUN_USAGE: &str = "\
 kfp run <FILE.yaml> [-p NAME=VALUE]... [--output FORMAT] [--root DIR] [--binary PATH] [--name NAME]
        kfp run --package <CRATE> [--bin BIN] [--pipeline NAME] [--manifest-path PATH] [--release]
-               [-p NAME=VALUE]... [--output FORMAT] [--root DIR] [--name NAME]";
+               [-p NAME=VALUE]... [--output FORMAT] [--root DIR] [--name NAME]
+       kfp run <submit|list|get|logs|terminate|wait> ... [--endpoint URL]   (runs on a kfp server)";
 
 const RUN_EXAMPLES: &str = "\
 Exit status: 0 if the workflow Succeeded, 1 if it Failed or Error, 2 for usage or validation errors.
 
+Without a subcommand the workflow runs here; with one, on the kfp server at --endpoint
+(a workflow file named like a subcommand runs locally as `kfp run ./list`).
+
 Examples:
   kfp run hello.yaml -p who=world
-  kfp run --package my-pipelines --pipeline train --output json";
+  kfp run --package my-pipelines --pipeline train --output json
+  kfp run submit --pipeline-id 3f2a... -p who=world --wait
+  kfp run list --experiment nightly";
 
 /// Arguments of `kfp run`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["file", "package"])))]
+#[command(
+    group(ArgGroup::new("source").required(true).args(["file", "package"])),
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct RunArgs {
+    /// Runs on a kfp server instead of here
+    #[command(subcommand)]
+    pub remote: Option<client::RunCommand>,
     /// The Argo Workflow to run (YAML)
     #[arg(value_name = "FILE.yaml")]
     pub file: Option<PathBuf>,
@@ -140,8 +164,15 @@ impl Failure {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(RunArgs {
+            remote: Some(command),
+            ..
+        }) => client::run(command),
         Command::Run(args) => run::run(args),
         Command::Server(args) => server::run(args),
+        Command::Pipeline(command) => client::pipeline(command),
+        Command::Experiment(command) => client::experiment(command),
+        Command::RecurringRun(command) => client::recurring_run(command),
     };
     match result {
         Ok(code) => code,

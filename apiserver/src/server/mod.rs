@@ -21,6 +21,7 @@ use axum::Router;
 
 pub use self::backend::{Backend, BackendError, LocalBackend, Submission};
 pub use self::runs::reconcile;
+pub use self::scheduler::tick;
 use crate::api::error::ApiError;
 use crate::store::Store;
 

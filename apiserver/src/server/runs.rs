@@ -449,6 +449,13 @@ fn api_run(row: &RunRow) -> ApiRun {
         row.experiment_id.clone(),
         ApiRelationship::Owner,
     )];
+    if let Some(job) = &row.job_id {
+        references.push(ApiResourceReference::new(
+            ApiResourceType::Job,
+            job.clone(),
+            ApiRelationship::Creator,
+        ));
+    }
     if let Some(version) = &row.pipeline_version_id {
         references.push(ApiResourceReference::new(
             ApiResourceType::PipelineVersion,

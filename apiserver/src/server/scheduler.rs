@@ -180,7 +180,7 @@ impl JobSchedule {
     pub(crate) fn of(job: &JobRow) -> Result<JobSchedule, String> {
         match (&job.cron, job.interval_seconds) {
             (Some(cron), _) => Ok(JobSchedule::Cron(
-                Box::new(parse_cron(cron)?),
+                Box::new(compile_cron(cron)?),
                 parse_timezone(&job.timezone)?,
             )),
             (None, Some(seconds)) if seconds > 0 => Ok(JobSchedule::Every(seconds)),
@@ -245,7 +245,7 @@ pub(crate) fn parse_timezone(name: &str) -> Result<Tz, String> {
 /// Parses a cron expression as KFP's scheduler reads it (6 fields, seconds first), also
 /// accepting standard 5-field cron (seconds 0), a 7th year field and the `@daily`-style
 /// shorthands. The error says what is wrong, for `trigger.cron_schedule.cron: ...`.
-pub(crate) fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
+pub(crate) fn compile_cron(expression: &str) -> Result<cron::Schedule, String> {
     let expression = expression.trim();
     if expression.is_empty() {
         return Err("empty; give a cron expression such as '0 0 * * * *' (seconds first)".into());
@@ -285,10 +285,16 @@ pub(crate) fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
         fields[5] = day_of_week_field(&fields[5])?;
         fields.join(" ")
     };
-    let schedule = cron::Schedule::from_str(&normalized)
-        .map_err(|e| format!("'{expression}' is not a valid cron expression: {e}"))?;
+    cron::Schedule::from_str(&normalized)
+        .map_err(|e| format!("'{expression}' is not a valid cron expression: {e}"))
+}
+
+/// [`compile_cron`], also refusing an expression with no firing after now (such as
+/// February 30th, or a year field in the past): what a new job must pass.
+pub(crate) fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
+    let schedule = compile_cron(expression)?;
     if schedule.after(&Utc::now()).next().is_none() {
-        return Err(format!("'{expression}' never fires"));
+        return Err(format!("'{}' never fires", expression.trim()));
     }
     Ok(schedule)
 }
@@ -437,7 +443,12 @@ mod tests {
         }
     }
 
-    async fn call(h: &Harness, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        h: &Harness,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let request = Request::builder().method(method).uri(uri);
         let request = match body {
             Some(b) => request
@@ -582,7 +593,9 @@ mod tests {
         let runs = runs_of(&h, &job).await;
         assert_eq!(
             scheduled(&runs),
-            (1..=5).map(|k| rfc(T0 + 60 * k).replace("+00:00", "Z")).collect::<Vec<_>>()
+            (1..=5)
+                .map(|k| rfc(T0 + 60 * k).replace("+00:00", "Z"))
+                .collect::<Vec<_>>()
         );
     }
 
@@ -615,7 +628,10 @@ mod tests {
         let runs = runs_of(&h, &job).await;
         assert_eq!(
             scheduled(&runs),
-            vec!["2090-01-02T00:00:00Z".to_owned(), "2090-01-02T00:01:00Z".to_owned()]
+            vec![
+                "2090-01-02T00:00:00Z".to_owned(),
+                "2090-01-02T00:01:00Z".to_owned()
+            ]
         );
     }
 
@@ -638,7 +654,11 @@ mod tests {
         assert_eq!(tick_at(&h, T0 + 600).await, 2);
         assert_eq!(tick_at(&h, T0 + 600).await, 0, "two runs are still running");
         assert_eq!(
-            h.state.store.active_runs_of_job(&job).await.expect("a count"),
+            h.state
+                .store
+                .active_runs_of_job(&job)
+                .await
+                .expect("a count"),
             2
         );
         finish_runs(&h, &job).await;
@@ -646,7 +666,9 @@ mod tests {
         let runs = runs_of(&h, &job).await;
         assert_eq!(
             scheduled(&runs),
-            (1..=4).map(|k| rfc(T0 + 60 * k).replace("+00:00", "Z")).collect::<Vec<_>>()
+            (1..=4)
+                .map(|k| rfc(T0 + 60 * k).replace("+00:00", "Z"))
+                .collect::<Vec<_>>()
         );
     }
 
@@ -684,9 +706,19 @@ mod tests {
         let trigger = json!({"periodic_schedule": {"start_time": rfc(now - 3600),
                                                    "interval_second": "60"}});
         let job = create(&h, "resumed", trigger, json!({"enabled": false})).await;
-        let (code, _) = call(&h, "POST", &format!("/apis/v1beta1/jobs/{job}/enable"), None).await;
+        let (code, _) = call(
+            &h,
+            "POST",
+            &format!("/apis/v1beta1/jobs/{job}/enable"),
+            None,
+        )
+        .await;
         assert_eq!(code, StatusCode::OK);
-        assert_eq!(tick_at(&h, now + 30).await, 0, "the hour it was disabled is skipped");
+        assert_eq!(
+            tick_at(&h, now + 30).await,
+            0,
+            "the hour it was disabled is skipped"
+        );
         let fired = tick_at(&h, now + 200).await;
         assert!((1..=3).contains(&fired), "{fired}");
     }
@@ -742,7 +774,11 @@ mod tests {
         .await;
         let fine = create(&h, "fine", every(60, None), json!({})).await;
         assert_eq!(tick_at(&h, T0 + 60).await, 1);
-        assert_eq!(tick_at(&h, T0 + 60).await, 0, "the refused firing is not retried");
+        assert_eq!(
+            tick_at(&h, T0 + 60).await,
+            0,
+            "the refused firing is not retried"
+        );
         assert!(runs_of(&h, &doomed).await.is_empty());
         assert_eq!(runs_of(&h, &fine).await.len(), 1);
         assert_eq!(tick_at(&h, T0 + 120).await, 1);
