@@ -90,6 +90,10 @@ pub struct ListQuery {
     pub page_size: u32,
     /// Rows from this one on (inclusive); `None` for the first page.
     pub after: Option<Cursor>,
+    /// The total counted for the first page, carried by the page token: later pages do
+    /// not count again (a count is most of a deep page's cost), and the total a client
+    /// sees stays the same while it pages.
+    pub known_total: Option<i64>,
 }
 
 /// One page of a list.

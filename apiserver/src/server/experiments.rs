@@ -166,7 +166,7 @@ async fn list_experiments(
         .list_experiments(&query, key.namespace()?)
         .await?;
     Ok(Json(ApiListExperimentsResponse {
-        next_page_token: next_page_token(page.next.as_ref(), &query, Resource::Experiments),
+        next_page_token: next_page_token(&page, &query, Resource::Experiments),
         total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
         experiments: page.items.into_iter().map(api_experiment).collect(),
     }))

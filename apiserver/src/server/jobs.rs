@@ -318,7 +318,7 @@ async fn list_jobs(
     }
     let page = state.store.list_jobs(&query, scope).await?;
     Ok(Json(ApiListJobsResponse {
-        next_page_token: next_page_token(page.next.as_ref(), &query, Resource::Jobs),
+        next_page_token: next_page_token(&page, &query, Resource::Jobs),
         total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
         jobs: page.items.into_iter().map(|j| api_job(j, false)).collect(),
     }))

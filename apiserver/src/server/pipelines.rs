@@ -549,6 +549,7 @@ async fn list_pipelines(
     let Query(key) = key?;
     let query = parse_list_query(&params, Resource::Pipelines)?;
     let page = state.store.list_pipelines(&query, key.namespace()?).await?;
+    let next = next_page_token(&page, &query, Resource::Pipelines);
     let mut pipelines = Vec::with_capacity(page.items.len());
     for row in page.items {
         pipelines.push(load_pipeline(&state, row).await?);
@@ -556,7 +557,7 @@ async fn list_pipelines(
     Ok(Json(ApiListPipelinesResponse {
         pipelines,
         total_size: total(page.total_size),
-        next_page_token: next_page_token(page.next.as_ref(), &query, Resource::Pipelines),
+        next_page_token: next,
     }))
 }
 
@@ -706,9 +707,10 @@ async fn list_versions(
     let query = parse_list_query(&params, Resource::PipelineVersions)?;
     state.store.get_pipeline(pipeline_id).await?;
     let page = state.store.list_versions(&query, pipeline_id).await?;
+    let next = next_page_token(&page, &query, Resource::PipelineVersions);
     Ok(Json(ApiListPipelineVersionsResponse {
         versions: page.items.into_iter().map(api_version).collect(),
-        next_page_token: next_page_token(page.next.as_ref(), &query, Resource::PipelineVersions),
+        next_page_token: next,
         total_size: total(page.total_size),
     }))
 }

@@ -309,7 +309,7 @@ async fn list_runs(
     Ok(Json(ApiListRunsResponse {
         runs: page.items.iter().map(api_run).collect(),
         total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
-        next_page_token: next_page_token(page.next.as_ref(), &list, Resource::Runs),
+        next_page_token: next_page_token(&page, &list, Resource::Runs),
     }))
 }
 

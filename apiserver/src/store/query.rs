@@ -114,10 +114,15 @@ pub(crate) async fn list<T>(
         )));
     }
 
-    let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
-    count.push(table);
-    push_where(&mut count, spec.resource, scope, &query.predicates)?;
-    let total_size: i64 = count.build().fetch_one(pool).await?.try_get("n")?;
+    let total_size: i64 = match query.known_total {
+        Some(total) => total,
+        None => {
+            let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
+            count.push(table);
+            push_where(&mut count, spec.resource, scope, &query.predicates)?;
+            count.build().fetch_one(pool).await?.try_get("n")?
+        }
+    };
 
     let mut select = Sql::new("SELECT ");
     select

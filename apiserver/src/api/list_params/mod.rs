@@ -57,6 +57,7 @@ pub fn parse_list_query(params: &ListParams, resource: Resource) -> Result<ListQ
             sort: explicit_sort.unwrap_or_else(|| resource.default_sort()),
             page_size,
             after: None,
+            known_total: None,
         });
     }
 
@@ -74,6 +75,7 @@ pub fn parse_list_query(params: &ListParams, resource: Resource) -> Result<ListQ
         sort: token.sort,
         page_size,
         after: Some(token.cursor),
+        known_total: token.total,
     })
 }
 

@@ -99,6 +99,7 @@ fn first_page_defaults() {
             sort: Resource::Experiments.default_sort(),
             page_size: DEFAULT_PAGE_SIZE,
             after: None,
+            known_total: None,
         }
     );
     let q = parse_list_query(&params("", "5", "name desc", NAME_X), Resource::Runs).expect("all");
@@ -147,7 +148,7 @@ fn first_page(sort_by: &str, filter: &str) -> (ListQuery, String) {
         sort_value,
         id: "r3".to_owned(),
     };
-    let token = encode_token(&cursor, &first, Resource::Runs);
+    let token = encode_token(&cursor, &first, Resource::Runs, None);
     (first, token)
 }
 

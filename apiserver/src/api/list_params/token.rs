@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use super::filter::{check_predicate, op_from_name, op_name};
 use crate::api::error::ApiError;
-use crate::list::{Cursor, CursorValue, Field, Kind, ListQuery, Predicate, Resource, Sort, Value};
+use crate::list::{
+    Cursor, CursorValue, Field, Kind, ListQuery, Page, Predicate, Resource, Sort, Value,
+};
 
 /// Longer `page_token`s are rejected before decoding (ours are far shorter).
 pub const MAX_TOKEN_LEN: usize = 64 * 1024;
@@ -35,6 +37,8 @@ pub struct PageToken {
     pub sort: Sort,
     pub predicates: Vec<Predicate>,
     pub cursor: Cursor,
+    /// `total_size` of the listing, counted for its first page.
+    pub total: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -47,6 +51,8 @@ struct TokenJson {
     id: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     filter: Vec<PredicateJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    total: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -73,8 +79,14 @@ enum ValueJson {
     Texts(Vec<String>),
 }
 
-/// The token for the page that starts at `cursor`, continuing `query` over `resource`.
-pub fn encode_token(cursor: &Cursor, query: &ListQuery, resource: Resource) -> String {
+/// The token for the page that starts at `cursor`, continuing `query` over `resource`;
+/// it carries the listing's `total` so later pages need not count again.
+pub fn encode_token(
+    cursor: &Cursor,
+    query: &ListQuery,
+    resource: Resource,
+    total: Option<i64>,
+) -> String {
     let token = TokenJson {
         resource: resource.table().to_owned(),
         sort_column: query.sort.column.to_owned(),
@@ -98,6 +110,7 @@ pub fn encode_token(cursor: &Cursor, query: &ListQuery, resource: Resource) -> S
                 },
             })
             .collect(),
+        total: total.filter(|t| *t >= 0),
     };
     let json = serde_json::to_vec(&token)
         .expect("a struct of strings, integers and lists always serializes to JSON");
@@ -106,8 +119,10 @@ pub fn encode_token(cursor: &Cursor, query: &ListQuery, resource: Resource) -> S
 
 /// The `next_page_token` of a List response: the token for `next`, or `""` (omitted on
 /// the wire) on the last page.
-pub fn next_page_token(next: Option<&Cursor>, query: &ListQuery, resource: Resource) -> String {
-    next.map(|cursor| encode_token(cursor, query, resource))
+pub fn next_page_token<T>(page: &Page<T>, query: &ListQuery, resource: Resource) -> String {
+    page.next
+        .as_ref()
+        .map(|cursor| encode_token(cursor, query, resource, Some(page.total_size)))
         .unwrap_or_default()
 }
 
@@ -160,6 +175,7 @@ pub fn decode_token(raw: &str, resource: Resource) -> Result<PageToken, ApiError
             sort_value,
             id: token.id,
         },
+        total: token.total.filter(|t| *t >= 0),
     })
 }
 

@@ -67,5 +67,6 @@ pub(crate) fn query(resource: Resource, page_size: u32) -> ListQuery {
         sort: resource.default_sort(),
         page_size,
         after: None,
+        known_total: None,
     }
 }

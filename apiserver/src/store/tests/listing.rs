@@ -159,6 +159,7 @@ async fn filters_match_rust(db: &TestDb) {
                 sort,
                 page_size,
                 after: None,
+                known_total: None,
             };
             let (got, total) = collect(s, &q, scope_a).await;
             let want = expected(all, |r| r.experiment_id == *a && keep(r), sort);

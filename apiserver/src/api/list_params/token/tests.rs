@@ -10,6 +10,7 @@ fn runs_query(sort: Sort, predicates: Vec<Predicate>) -> ListQuery {
         sort,
         page_size: 20,
         after: None,
+        known_total: None,
     }
 }
 
@@ -65,7 +66,7 @@ fn round_trip_with_int_cursor_and_every_value_kind() {
         sort_value: CursorValue::Int(1_704_164_645),
         id: "9b2c7e0e-0000-4000-8000-000000000001".to_owned(),
     };
-    let token = encode_token(&cursor, &query, Resource::Runs);
+    let token = encode_token(&cursor, &query, Resource::Runs, None);
     assert!(
         token
             .bytes()
@@ -79,6 +80,7 @@ fn round_trip_with_int_cursor_and_every_value_kind() {
             sort: query.sort,
             predicates: query.predicates,
             cursor,
+            total: None,
         }
     );
 }
@@ -97,7 +99,7 @@ fn round_trip_with_text_cursor() {
         sort_value: CursorValue::Text("a \"quoted\" name/with+chars".to_owned()),
         id: "p2".to_owned(),
     };
-    let token = encode_token(&cursor, &query, Resource::Pipelines);
+    let token = encode_token(&cursor, &query, Resource::Pipelines, None);
     let decoded = decode_token(&token, Resource::Pipelines).expect("decodes");
     assert_eq!(decoded.cursor, cursor);
     assert_eq!(decoded.sort, query.sort);
@@ -107,13 +109,27 @@ fn round_trip_with_text_cursor() {
 #[test]
 fn next_page_token_is_empty_on_the_last_page() {
     let query = runs_query(created_at(false), Vec::new());
-    assert_eq!(next_page_token(None, &query, Resource::Runs), "");
+    let last: Page<()> = Page {
+        items: Vec::new(),
+        next: None,
+        total_size: 3,
+    };
+    assert_eq!(next_page_token(&last, &query, Resource::Runs), "");
     let cursor = Cursor {
         sort_value: CursorValue::Int(7),
         id: "r9".to_owned(),
     };
-    let token = next_page_token(Some(&cursor), &query, Resource::Runs);
-    assert_eq!(token, encode_token(&cursor, &query, Resource::Runs));
+    let more = Page {
+        next: Some(cursor.clone()),
+        ..last
+    };
+    let token = next_page_token(&more, &query, Resource::Runs);
+    assert_eq!(
+        token,
+        encode_token(&cursor, &query, Resource::Runs, Some(3))
+    );
+    let decoded = decode_token(&token, Resource::Runs).expect("own token decodes");
+    assert_eq!(decoded.total, Some(3), "the total travels with the token");
 }
 
 #[test]
@@ -271,8 +287,8 @@ proptest! {
         let predicates = vec![Predicate { column: "name", op: Op::Equals, value: Value::Text(name) }];
         let query = runs_query(sort, predicates);
         let cursor = Cursor { sort_value: value, id };
-        let token = encode_token(&cursor, &query, Resource::Runs);
+        let token = encode_token(&cursor, &query, Resource::Runs, None);
         let decoded = decode_token(&token, Resource::Runs).expect("own token decodes");
-        prop_assert_eq!(decoded, PageToken { sort, predicates: query.predicates, cursor });
+        prop_assert_eq!(decoded, PageToken { sort, predicates: query.predicates, cursor, total: None });
     }
 }
