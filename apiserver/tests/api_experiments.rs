@@ -1,74 +1,11 @@
 //! Experiments through the v1beta1 REST API, in-process over a temp SQLite store: create,
 //! get, list (paging, filters incl. storage_state), archive/unarchive, delete, bad input.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use kfp_apiserver::server::{AppState, LocalBackend, router};
-use kfp_apiserver::store::{Clock, Store};
-use kfp_engine::{Engine, EngineConfig};
+use axum::http::StatusCode;
+use common::app::{Server, call, ticking_server as server};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-struct Server {
-    state: Arc<AppState>,
-    _dir: tempfile::TempDir,
-}
-
-async fn server() -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("db.sqlite").display()
-    );
-    // Each row a second after the previous one, so the default order (created_at) is known.
-    let tick = Arc::new(AtomicI64::new(1_700_000_000));
-    let clock = Clock::new(move || tick.fetch_add(1, Ordering::Relaxed));
-    let store = Store::open(&url)
-        .await
-        .expect("store opens")
-        .with_clock(clock);
-    let engine = Engine::new(EngineConfig::new(dir.path()));
-    let state = Arc::new(AppState {
-        store,
-        backend: Arc::new(LocalBackend::new(engine)),
-        max_upload_bytes: 1 << 20,
-    });
-    Server { state, _dir: dir }
-}
-
-async fn call(
-    server: &Server,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let request = Request::builder().method(method).uri(uri);
-    let request = match body {
-        Some(b) => request
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .expect("a request");
-    let response = router(server.state.clone())
-        .oneshot(request)
-        .await
-        .expect("the router answers");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, value)
-}
 
 fn str_of<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value

@@ -4,64 +4,12 @@
 //! The scheduler itself (`scheduler::tick` with chosen times) is tested in
 //! `src/server/scheduler.rs`, where `tick` is reachable.
 
-use std::sync::Arc;
+mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use kfp_apiserver::server::{AppState, LocalBackend, router};
-use kfp_apiserver::store::{NewPipeline, NewVersion, Store};
-use kfp_engine::{Engine, EngineConfig};
+use axum::http::StatusCode;
+use common::app::{Server, call, server};
+use kfp_apiserver::store::{NewPipeline, NewVersion};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-struct Server {
-    state: Arc<AppState>,
-    _dir: tempfile::TempDir,
-}
-
-async fn server() -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("kfp.db").display());
-    let store = Store::open(&url).await.expect("store opens");
-    let engine = Engine::new(EngineConfig::new(dir.path()));
-    let state = Arc::new(AppState {
-        store,
-        backend: Arc::new(LocalBackend::new(engine)),
-        max_upload_bytes: 1 << 20,
-    });
-    Server { state, _dir: dir }
-}
-
-async fn call(
-    server: &Server,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let request = Request::builder().method(method).uri(uri);
-    let request = match body {
-        Some(b) => request
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .expect("a request");
-    let response = router(server.state.clone())
-        .oneshot(request)
-        .await
-        .expect("the router answers");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, value)
-}
 
 const ECHO: &str = r#"{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow",
  "metadata":{"generateName":"echo-"},

@@ -2,73 +2,18 @@
 //! SQLite store: uploads (YAML, KFP v1 SDK output, .tar.gz), rejections (invalid, too
 //! large, duplicate, zip, URL), get/list/paging/filter, templates, versions, cascade delete.
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use kfp_apiserver::server::{AppState, LocalBackend, router};
-use kfp_apiserver::store::Store;
-use kfp_engine::{Engine, EngineConfig};
-use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const MAX_UPLOAD: usize = 64 * 1024;
-
-struct Server {
-    state: Arc<AppState>,
-    _dir: tempfile::TempDir,
-}
+use common::app::{Server, call, send};
 
 async fn server() -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("db.sqlite").display()
-    );
-    let store = Store::open(&url).await.expect("store opens");
-    let engine = Engine::new(EngineConfig::new(dir.path()));
-    let state = Arc::new(AppState {
-        store,
-        backend: Arc::new(LocalBackend::new(engine)),
-        max_upload_bytes: MAX_UPLOAD,
-    });
-    Server { state, _dir: dir }
+    common::app::server_with_upload_limit(MAX_UPLOAD).await
 }
+use serde_json::{Value, json};
 
-async fn send(server: &Server, request: Request<Body>) -> (StatusCode, Value) {
-    let response = router(server.state.clone())
-        .oneshot(request)
-        .await
-        .expect("the router answers");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, value)
-}
-
-async fn call(
-    server: &Server,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let request = Request::builder().method(method).uri(uri);
-    let request = match body {
-        Some(b) => request
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .expect("a request");
-    send(server, request).await
-}
+const MAX_UPLOAD: usize = 64 * 1024;
 
 /// `POST uri` with a multipart body holding `content` in field `uploadfile`.
 async fn upload(

@@ -1,6 +1,9 @@
-//! A `kfp server` process on a free port, for tests that talk to it over HTTP.
+//! Test harnesses: a `kfp server` process on a free port (here), and the router in
+//! process ([`app`]).
 
 #![allow(dead_code)] // Each test binary uses its own part of this module.
+
+pub mod app;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
