@@ -14,10 +14,10 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use kfp::argo::Workflow;
 use kfp_engine::Engine;
 use serde_json::{Value, json};
 
+use super::runs::{check_parameters, manifest_of, reference};
 use super::scheduler::{JobSchedule, parse_cron};
 use super::{ApiResult, Shared};
 use crate::api::error::ApiError;
@@ -125,69 +125,6 @@ fn timestamp(secs: i64) -> Option<DateTime<Utc>> {
         .flatten()
 }
 
-/// The ID of the first reference of `kind`.
-fn reference(references: &[ApiResourceReference], kind: ApiResourceType) -> Option<&str> {
-    references
-        .iter()
-        .filter_map(|r| r.key.as_ref())
-        .find(|k| k.r#type == kind)
-        .map(|k| k.id.as_str())
-}
-
-/// The workflow to run: inline, a version's, or the pipeline's default version's.
-async fn manifest_of(
-    state: &Shared,
-    spec: &ApiPipelineSpec,
-    version_ref: Option<&str>,
-) -> ApiResult<(String, Option<String>, Option<String>)> {
-    if !spec.workflow_manifest.trim().is_empty() {
-        let pipeline = (!spec.pipeline_id.is_empty()).then(|| spec.pipeline_id.clone());
-        return Ok((spec.workflow_manifest.clone(), pipeline, None));
-    }
-    if let Some(version_id) = version_ref {
-        let version = state.store.get_version(version_id).await?;
-        return Ok((
-            version.manifest,
-            Some(version.pipeline_id),
-            Some(version.id),
-        ));
-    }
-    if !spec.pipeline_id.is_empty() {
-        let pipeline = state.store.get_pipeline(&spec.pipeline_id).await?;
-        let Some(version_id) = pipeline.default_version_id else {
-            return Err(ApiError::failed_precondition(format!(
-                "pipeline {} has no version to run",
-                pipeline.id
-            )));
-        };
-        let version = state.store.get_version(&version_id).await?;
-        return Ok((version.manifest, Some(pipeline.id), Some(version.id)));
-    }
-    Err(ApiError::invalid_argument(
-        "pipeline_spec: give a workflow_manifest, a pipeline_id, or a PIPELINE_VERSION resource reference",
-    ))
-}
-
-/// Refuse unknown parameter names before anything is stored.
-fn check_parameters(workflow: &Workflow, parameters: &[ApiParameter]) -> ApiResult<()> {
-    let declared = &workflow.spec.arguments.parameters;
-    for parameter in parameters {
-        if !declared.iter().any(|p| p.name == parameter.name) {
-            let known: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
-            return Err(ApiError::invalid_argument(format!(
-                "pipeline_spec.parameters: unknown parameter '{}' (the pipeline declares: {})",
-                parameter.name,
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            )));
-        }
-    }
-    Ok(())
-}
-
 async fn create_job(
     State(state): State<Shared>,
     body: Result<Json<ApiJob>, JsonRejection>,
@@ -220,7 +157,7 @@ async fn create_job(
         manifest_of(&state, &spec, version_ref).await?;
     let workflow = Engine::load_yaml(&manifest, "pipeline_spec.workflow_manifest")
         .map_err(|e| ApiError::invalid_argument(e.to_string()))?;
-    check_parameters(&workflow, &spec.parameters)?;
+    check_parameters(&workflow, spec.parameters.iter().map(|p| p.name.as_str()))?;
     let experiment = match reference(&request.resource_references, ApiResourceType::Experiment) {
         Some(id) => state.store.get_experiment(id).await?,
         None => state.store.default_experiment("").await?,

@@ -52,9 +52,13 @@ async fn create_run(
         return Err(ApiError::invalid_argument("run.name: a run needs a name"));
     }
     let spec = request.pipeline_spec.clone().unwrap_or_default();
-    let version_ref = reference(&request, ApiResourceType::PipelineVersion);
+    let version_ref = reference(
+        &request.resource_references,
+        ApiResourceType::PipelineVersion,
+    );
     let (manifest, pipeline_id, version_id) = manifest_of(&state, &spec, version_ref).await?;
-    let experiment_id = reference(&request, ApiResourceType::Experiment).map(str::to_owned);
+    let experiment_id =
+        reference(&request.resource_references, ApiResourceType::Experiment).map(str::to_owned);
     let parameters: Vec<(String, String)> = spec
         .parameters
         .iter()
@@ -102,7 +106,7 @@ pub async fn start_run(state: &Shared, start: StartRun) -> ApiResult<RunDetail> 
     let mut workflow = Engine::load_yaml(&start.manifest, "pipeline_spec.workflow_manifest")
         .map_err(|e| ApiError::invalid_argument(e.to_string()))?;
     let parameters = start.parameters;
-    check_parameters(&workflow, &parameters)?;
+    check_parameters(&workflow, parameters.iter().map(|(n, _)| n.as_str()))?;
     let experiment_id = match start.experiment_id {
         Some(id) => state.store.get_experiment(&id).await?.id,
         None => state.store.default_experiment("").await?.id,
@@ -159,7 +163,7 @@ pub async fn start_run(state: &Shared, start: StartRun) -> ApiResult<RunDetail> 
 }
 
 /// The workflow to run: inline, a version's, or the pipeline's default version's.
-async fn manifest_of(
+pub(super) async fn manifest_of(
     state: &Shared,
     spec: &ApiPipelineSpec,
     version_ref: Option<&str>,
@@ -193,9 +197,12 @@ async fn manifest_of(
 }
 
 /// Refuse unknown parameter names before anything is stored.
-fn check_parameters(workflow: &Workflow, parameters: &[(String, String)]) -> ApiResult<()> {
+pub(super) fn check_parameters<'a>(
+    workflow: &Workflow,
+    names: impl IntoIterator<Item = &'a str>,
+) -> ApiResult<()> {
     let declared = &workflow.spec.arguments.parameters;
-    for (name, _) in parameters {
+    for name in names {
         if !declared.iter().any(|p| p.name == *name) {
             let known: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
             return Err(ApiError::invalid_argument(format!(
@@ -212,8 +219,11 @@ fn check_parameters(workflow: &Workflow, parameters: &[(String, String)]) -> Api
 }
 
 /// The ID of the first reference of `kind`.
-fn reference(run: &ApiRun, kind: ApiResourceType) -> Option<&str> {
-    run.resource_references
+pub(super) fn reference(
+    references: &[ApiResourceReference],
+    kind: ApiResourceType,
+) -> Option<&str> {
+    references
         .iter()
         .filter_map(|r| r.key.as_ref())
         .find(|k| k.r#type == kind)
