@@ -249,3 +249,81 @@ async fn runs_left_in_flight_are_failed_with_a_reason_on_start() {
     );
     assert!(after.run.finished_at > 0);
 }
+
+const PRODUCER: &str = r#"{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow",
+ "metadata":{"generateName":"producer-"},
+ "spec":{"entrypoint":"main","templates":[
+   {"name":"main","container":{"image":"alpine","command":["sh","-c","echo 0.93 > /tmp/acc"]},
+    "outputs":{"artifacts":[{"name":"acc","path":"/tmp/acc"}]}}]}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_reported_once_and_artifacts_read_back() {
+    let server = server().await;
+    let (code, created) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({"name": "metrics", "pipeline_spec": {"workflow_manifest": PRODUCER}})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{created}");
+    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let done = wait_finished(&server, &id).await;
+    assert_eq!(done["run"]["status"], "Succeeded", "{done}");
+    let manifest: Value = serde_json::from_str(
+        done["pipeline_runtime"]["workflow_manifest"]
+            .as_str()
+            .expect("a manifest"),
+    )
+    .expect("JSON");
+    let node_id = manifest["status"]["nodes"]
+        .as_object()
+        .and_then(|nodes| nodes.keys().next().cloned())
+        .expect("a node");
+
+    let report = json!({"metrics": [
+        {"name": "accuracy", "node_id": node_id, "number_value": 0.93, "format": "PERCENTAGE"},
+        {"name": "accuracy", "node_id": node_id, "number_value": 0.5},
+        {"name": "9lives", "node_id": node_id, "number_value": 1.0},
+    ]});
+    let (code, answer) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/runs/{id}:reportMetrics"),
+        Some(report),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+    let statuses: Vec<&str> = answer["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert!(statuses.contains(&"INVALID_ARGUMENT"), "{answer}");
+    assert!(statuses.contains(&"OK"), "{answer}");
+    assert!(statuses.contains(&"DUPLICATE_REPORTING"), "{answer}");
+    let (_, run) = call(&server, "GET", &format!("/apis/v1beta1/runs/{id}"), None).await;
+    assert_eq!(run["run"]["metrics"][0]["name"], "accuracy", "{run}");
+    assert_eq!(run["run"]["metrics"][0]["number_value"], 0.93, "{run}");
+    assert_eq!(run["run"]["metrics"][0]["format"], "PERCENTAGE", "{run}");
+
+    let (code, artifact) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1beta1/runs/{id}/nodes/{node_id}/artifacts/acc:read"),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{artifact}");
+    let data = artifact["data"].as_str().expect("base64 data");
+    assert!(data.starts_with("H4sI"), "a gzip stream, base64: {data}");
+    let (code, _) = call(
+        &server,
+        "GET",
+        &format!("/apis/v1beta1/runs/{id}/nodes/{node_id}/artifacts/nope:read"),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+}

@@ -46,6 +46,8 @@ pub trait Backend: Send + Sync + Debug {
     fn log_path(&self, run_name: &str, pod_name: &str) -> PathBuf;
     /// Forget a finished run's handle (its files stay).
     fn finished(&self, run_name: &str);
+    /// The stored file of an output artifact, by its key in the status.
+    fn artifact_path(&self, key: &str) -> Option<PathBuf>;
 }
 
 /// The embedded engine as a backend.
@@ -117,5 +119,9 @@ impl Backend for LocalBackend {
 
     fn finished(&self, run_name: &str) {
         self.running().remove(run_name);
+    }
+
+    fn artifact_path(&self, key: &str) -> Option<PathBuf> {
+        self.engine.artifact_store().path_of(key).ok()
     }
 }

@@ -20,11 +20,18 @@ use super::{ApiResult, Shared, Submission};
 use crate::api::error::ApiError;
 use crate::api::list_params::{ListParams, next_page_token, parse_list_query};
 use crate::api::v1::model::{
-    ApiListRunsResponse, ApiParameter, ApiPipelineRuntime, ApiPipelineSpec, ApiRelationship,
-    ApiResourceReference, ApiResourceType, ApiRun, ApiRunDetail, ApiRunStorageState,
+    ApiListRunsResponse, ApiParameter, ApiPipelineRuntime, ApiPipelineSpec,
+    ApiReadArtifactResponse, ApiRelationship, ApiReportRunMetricsRequest,
+    ApiReportRunMetricsResponse, ApiResourceReference, ApiResourceType, ApiRun, ApiRunDetail,
+    ApiRunMetric, ApiRunStorageState, ReportRunMetricResult, ReportRunMetricStatus,
+    RunMetricFormat,
 };
+use crate::api::wire::ProtoEnum;
 use crate::list::Resource;
-use crate::store::{NewRun, RunDetail, RunRow, RunScope, RunStatusUpdate, StorageState};
+use crate::store::{
+    MetricRow, MetricStatus, NewMetric, NewRun, RunDetail, RunRow, RunScope, RunStatusUpdate,
+    StorageState,
+};
 
 /// Status is written at most this often while a run changes (and always at its end).
 const SYNC_INTERVAL: Duration = Duration::from_millis(250);
@@ -37,6 +44,10 @@ pub fn routes() -> Router<Shared> {
             get(get_run).delete(delete_run).post(run_action),
         )
         .route("/apis/v1beta1/runs/{id}/terminate", post(terminate_run))
+        .route(
+            "/apis/v1beta1/runs/{id}/nodes/{node_id}/artifacts/{artifact}",
+            get(read_artifact),
+        )
         .route(
             "/apis/v1alpha1/runs/{id}/nodes/{node_id}/log",
             get(node_log),
@@ -80,7 +91,7 @@ async fn create_run(
         },
     )
     .await?;
-    Ok(Json(run_detail(&detail)))
+    Ok(Json(run_detail(&detail, &[])))
 }
 
 /// A run to start (from the API or from a recurring run).
@@ -285,7 +296,11 @@ async fn get_run(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ApiRunDetail>> {
     let detail = state.store.get_run(&id).await?;
-    Ok(Json(run_detail(&detail)))
+    let metrics = state
+        .store
+        .metrics_of_runs(std::slice::from_ref(&id))
+        .await?;
+    Ok(Json(run_detail(&detail, &metrics)))
 }
 
 async fn list_runs(
@@ -316,33 +331,158 @@ async fn list_runs(
         }
     }
     let page = state.store.list_runs(&list, scope).await?;
+    let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+    let metrics = state.store.metrics_of_runs(&ids).await?;
     Ok(Json(ApiListRunsResponse {
-        runs: page.items.iter().map(api_run).collect(),
+        runs: page.items.iter().map(|r| api_run(r, &metrics)).collect(),
         total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
         next_page_token: next_page_token(&page, &list, Resource::Runs),
     }))
 }
 
-/// `POST /runs/{id}:archive` and `:unarchive` (the verb is part of the last segment).
+/// `POST /runs/{id}:archive`, `:unarchive` and `:reportMetrics` (the verb is part of the
+/// last segment).
 async fn run_action(
     State(state): State<Shared>,
     Path(segment): Path<String>,
-) -> ApiResult<Json<Value>> {
+    body: axum::body::Bytes,
+) -> ApiResult<axum::response::Response> {
     let Some((id, action)) = segment.rsplit_once(':') else {
         return Err(ApiError::invalid_argument(format!(
-            "POST /apis/v1beta1/runs/{segment}: expected {segment}:archive or {segment}:unarchive"
+            "POST /apis/v1beta1/runs/{segment}: expected {segment}:archive, :unarchive or :reportMetrics"
         )));
     };
     match action {
         "archive" => state.store.archive_run(id).await?,
         "unarchive" => state.store.unarchive_run(id).await?,
+        "reportMetrics" => {
+            let request: ApiReportRunMetricsRequest = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::invalid_argument(format!("request body: {e}")))?;
+            return Ok(Json(report_metrics(&state, id, request).await?).into_response());
+        }
         other => {
             return Err(ApiError::invalid_argument(format!(
-                "unknown run action ':{other}' (archive, unarchive)"
+                "unknown run action ':{other}' (archive, unarchive, reportMetrics)"
             )));
         }
     }
-    Ok(Json(json!({})))
+    Ok(Json(json!({})).into_response())
+}
+
+/// Record a step's metrics: each one is answered on its own (invalid, duplicate, ok), as
+/// KFP does, so one bad metric does not lose the others.
+async fn report_metrics(
+    state: &Shared,
+    run_id: &str,
+    request: ApiReportRunMetricsRequest,
+) -> ApiResult<ApiReportRunMetricsResponse> {
+    if !request.run_id.is_empty() && request.run_id != run_id {
+        return Err(ApiError::invalid_argument(format!(
+            "run_id: the body names run {} but the URL run {run_id}",
+            request.run_id
+        )));
+    }
+    let mut results = Vec::with_capacity(request.metrics.len());
+    let mut valid = Vec::new();
+    for metric in &request.metrics {
+        let problem = if !metric_name_is_valid(&metric.name) {
+            Some(format!(
+                "metric name '{}' must start with a letter, end with a letter or digit, hold only letters, digits, '-' and '_', and have at most 64 characters",
+                metric.name
+            ))
+        } else if metric.node_id.is_empty() {
+            Some("node_id is required".to_owned())
+        } else if metric.number_value.is_none_or(|v| !v.is_finite()) {
+            Some("number_value must be a finite number".to_owned())
+        } else {
+            None
+        };
+        match problem {
+            Some(message) => results.push(ReportRunMetricResult {
+                metric_name: metric.name.clone(),
+                metric_node_id: metric.node_id.clone(),
+                status: ReportRunMetricStatus::InvalidArgument,
+                message,
+            }),
+            None => valid.push(NewMetric {
+                node_id: metric.node_id.clone(),
+                name: metric.name.clone(),
+                number_value: metric.number_value.unwrap_or_default(),
+                format: format_name(metric.format).to_owned(),
+            }),
+        }
+    }
+    for outcome in state.store.report_metrics(run_id, &valid).await? {
+        results.push(ReportRunMetricResult {
+            metric_name: outcome.name,
+            metric_node_id: outcome.node_id,
+            status: match outcome.status {
+                MetricStatus::Ok => ReportRunMetricStatus::Ok,
+                MetricStatus::DuplicateReporting => ReportRunMetricStatus::DuplicateReporting,
+            },
+            message: String::new(),
+        });
+    }
+    Ok(ApiReportRunMetricsResponse { results })
+}
+
+/// KFP's rule: `^[a-zA-Z]([-_a-zA-Z0-9]{0,62}[a-zA-Z0-9])?$`.
+fn metric_name_is_valid(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    bytes.len() <= 64
+        && first.is_ascii_alphabetic()
+        && last.is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+}
+
+fn format_name(format: RunMetricFormat) -> &'static str {
+    RunMetricFormat::VALUES
+        .iter()
+        .find(|(_, _, v)| *v == format)
+        .map_or("UNSPECIFIED", |(n, _, _)| n)
+}
+
+/// `GET /runs/{id}/nodes/{node}/artifacts/{name}:read`: the stored artifact (Argo's
+/// tar+gzip), base64 in `data`, as KFP serves it.
+async fn read_artifact(
+    State(state): State<Shared>,
+    Path((id, node_id, segment)): Path<(String, String, String)>,
+) -> ApiResult<Json<ApiReadArtifactResponse>> {
+    let Some(name) = segment.strip_suffix(":read") else {
+        return Err(ApiError::invalid_argument(format!(
+            "expected .../artifacts/{segment}:read"
+        )));
+    };
+    let detail = state.store.get_run(&id).await?;
+    let status: WorkflowStatus = detail
+        .workflow_status
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let node = status
+        .nodes
+        .get(&node_id)
+        .ok_or_else(|| ApiError::not_found("node", &node_id))?;
+    let key = node
+        .outputs
+        .as_ref()
+        .and_then(|o| o.artifacts.iter().find(|a| a.name == name))
+        .and_then(|a| a.s3.as_ref())
+        .and_then(|s| s.key.clone())
+        .ok_or_else(|| ApiError::not_found("artifact", name))?;
+    let path = state
+        .backend
+        .artifact_path(&key)
+        .ok_or_else(|| ApiError::not_found("artifact", name))?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::not_found("artifact", name))?;
+    Ok(Json(ApiReadArtifactResponse::from_bytes(&bytes)))
 }
 
 async fn terminate_run(
@@ -415,7 +555,7 @@ fn workflow_name(detail: &RunDetail) -> String {
         .unwrap_or_default()
 }
 
-fn run_detail(detail: &RunDetail) -> ApiRunDetail {
+fn run_detail(detail: &RunDetail, metrics: &[MetricRow]) -> ApiRunDetail {
     let mut manifest: Value =
         serde_json::from_str(&detail.workflow_manifest).unwrap_or(Value::Null);
     if let (Some(object), Some(status)) =
@@ -425,7 +565,7 @@ fn run_detail(detail: &RunDetail) -> ApiRunDetail {
         object.insert("status".to_owned(), status);
     }
     ApiRunDetail {
-        run: Some(api_run(&detail.run)),
+        run: Some(api_run(&detail.run, metrics)),
         pipeline_runtime: Some(ApiPipelineRuntime {
             pipeline_manifest: String::new(),
             workflow_manifest: manifest.to_string(),
@@ -439,7 +579,7 @@ fn timestamp(seconds: i64) -> Option<DateTime<Utc>> {
         .flatten()
 }
 
-fn api_run(row: &RunRow) -> ApiRun {
+fn api_run(row: &RunRow, metrics: &[MetricRow]) -> ApiRun {
     let parameters = row
         .parameters
         .as_array()
@@ -493,6 +633,17 @@ fn api_run(row: &RunRow) -> ApiRun {
         finished_at: timestamp(row.finished_at),
         status: row.status.clone(),
         error: row.error.clone(),
+        metrics: metrics
+            .iter()
+            .filter(|m| m.run_id == row.id)
+            .map(|m| ApiRunMetric {
+                name: m.name.clone(),
+                node_id: m.node_id.clone(),
+                number_value: Some(m.number_value),
+                format: RunMetricFormat::from_name(&m.format)
+                    .unwrap_or(RunMetricFormat::Unspecified),
+            })
+            .collect(),
         ..ApiRun::default()
     }
 }

@@ -418,6 +418,10 @@ mod tests {
             std::path::PathBuf::new()
         }
         fn finished(&self, _run_name: &str) {}
+
+        fn artifact_path(&self, _key: &str) -> Option<std::path::PathBuf> {
+            None
+        }
     }
 
     struct Harness {
