@@ -327,3 +327,50 @@ async fn metrics_are_reported_once_and_artifacts_read_back() {
     .await;
     assert_eq!(code, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_retried_and_only_finished_failures_can_be() {
+    let server = server().await;
+    let flag = server.dir.path().join("second-time");
+    // Fails the first time (and leaves a flag), succeeds the second.
+    let flaky = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"generateName": "flaky-"},
+        "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {
+            "image": "alpine", "command": ["sh", "-c",
+                format!("test -f {0} || {{ touch {0}; exit 3; }}", flag.display())]}}]}})
+    .to_string();
+    let (code, created) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({"name": "flaky", "pipeline_spec": {"workflow_manifest": flaky}})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{created}");
+    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let first = wait_finished(&server, &id).await;
+    assert_eq!(first["run"]["status"], "Failed", "{first}");
+    let (code, body) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/runs/{id}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let second = wait_finished(&server, &id).await;
+    assert_eq!(second["run"]["status"], "Succeeded", "{second}");
+    assert_eq!(second["run"]["name"], "flaky");
+    let (code, body) = call(
+        &server,
+        "POST",
+        &format!("/apis/v1beta1/runs/{id}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::BAD_REQUEST,
+        "a Succeeded run is not retried: {body}"
+    );
+}

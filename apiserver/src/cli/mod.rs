@@ -61,7 +61,7 @@ const RUN_USAGE: &str = "\
 kfp run <FILE.yaml> [-p NAME=VALUE]... [--output FORMAT] [--root DIR] [--binary PATH] [--name NAME]
        kfp run --package <CRATE> [--bin BIN] [--pipeline NAME] [--manifest-path PATH] [--release]
                [-p NAME=VALUE]... [--output FORMAT] [--root DIR] [--name NAME]
-       kfp run <submit|list|get|logs|terminate|wait> ... [--endpoint URL]   (runs on a kfp server)";
+       kfp run <submit|list|get|logs|terminate|retry|wait> ... [--endpoint URL]   (runs on a kfp server)";
 
 const RUN_EXAMPLES: &str = "\
 Exit status: 0 if the workflow Succeeded, 1 if it Failed or Error, 2 for usage or validation errors.

@@ -44,6 +44,7 @@ pub fn routes() -> Router<Shared> {
             get(get_run).delete(delete_run).post(run_action),
         )
         .route("/apis/v1beta1/runs/{id}/terminate", post(terminate_run))
+        .route("/apis/v1beta1/runs/{id}/retry", post(retry_run))
         .route(
             "/apis/v1beta1/runs/{id}/nodes/{node_id}/artifacts/{artifact}",
             get(read_artifact),
@@ -502,6 +503,71 @@ async fn terminate_run(
         .terminate(&name)
         .map_err(|e| ApiError::failed_precondition(e.to_string()))?;
     Ok(Json(json!({})))
+}
+
+/// Run a Failed/Error run again: the whole workflow, under a new workflow name (the
+/// previous attempt's logs and artifacts stay where they were).
+async fn retry_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let detail = state.store.get_run(&id).await?;
+    if !matches!(detail.run.status.as_str(), "Failed" | "Error") {
+        return Err(ApiError::failed_precondition(format!(
+            "run {id} is {}; only Failed or Error runs can be retried",
+            if detail.run.status.is_empty() {
+                "Pending"
+            } else {
+                detail.run.status.as_str()
+            }
+        )));
+    }
+    let mut workflow: Workflow = serde_json::from_str(&detail.workflow_manifest).map_err(|e| {
+        ApiError::internal(format!(
+            "the stored workflow of run {id} is unreadable: {e}"
+        ))
+    })?;
+    let previous = workflow.metadata.name.clone().unwrap_or_default();
+    let base = previous
+        .rsplit_once("-retry")
+        .map_or(previous.as_str(), |(b, _)| b)
+        .to_owned();
+    let name = format!("{base}-retry{}", &crate::store::ids::new_id()[..5]);
+    workflow.metadata.name = Some(name.clone());
+    let manifest = serde_json::to_string(&workflow)
+        .map_err(|e| ApiError::internal(format!("cannot serialize the workflow: {e}")))?;
+    let parameters: Vec<(String, String)> = detail
+        .run
+        .parameters
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| {
+                    Some((
+                        p["name"].as_str()?.to_owned(),
+                        p["value"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    state.store.restart_run(&id, &manifest).await?;
+    match state.backend.submit(Submission {
+        workflow,
+        parameters,
+    }) {
+        Ok(status) => {
+            tokio::spawn(sync_status(state.clone(), id, name, status));
+            Ok(Json(json!({})))
+        }
+        Err(e) => {
+            let update = RunStatusUpdate {
+                status: "Error".to_owned(),
+                finished_at: Some(Utc::now().timestamp()),
+                workflow_status: None,
+                error: Some(format!("the retry could not start: {e}")),
+            };
+            state.store.update_run_status(&id, &update).await?;
+            Err(ApiError::failed_precondition(e.to_string()))
+        }
+    }
 }
 
 async fn delete_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -154,6 +154,23 @@ impl Store {
         Ok(())
     }
 
+    /// Starts a finished run again under a new workflow manifest (a retry): its status,
+    /// times and error are cleared; the run keeps its ID, name and experiment.
+    pub async fn restart_run(&self, id: &str, workflow_manifest: &str) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = '', finished_at = 0, workflow_status = NULL, error = '', \
+             workflow_manifest = $1 WHERE id = $2",
+        )
+        .bind(workflow_manifest.to_string())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(RUN, id));
+        }
+        Ok(())
+    }
+
     pub async fn archive_run(&self, id: &str) -> Result<(), StoreError> {
         self.set_run_storage_state(id, StorageState::Archived).await
     }

@@ -137,7 +137,7 @@ pub enum ExperimentCommand {
     Delete(IdArgs),
 }
 
-/// `kfp run submit|list|get|logs|terminate|wait`: runs on a server.
+/// `kfp run submit|list|get|logs|terminate|retry|wait`: runs on a server.
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// Start a run of a pipeline, a pipeline version or a workflow file on the server
@@ -150,6 +150,8 @@ pub enum RunCommand {
     Logs(run::LogsArgs),
     /// Stop a run that is still going
     Terminate(IdArgs),
+    /// Run a Failed or Error run again (the whole workflow, same run)
+    Retry(IdArgs),
     /// Wait for a run to end; exit 0 if it Succeeded, 1 if it Failed, 2 on timeout
     Wait(run::WaitArgs),
 }

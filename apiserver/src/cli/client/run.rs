@@ -1,4 +1,4 @@
-//! `kfp run submit|list|get|logs|terminate|wait`: runs on a kfp server.
+//! `kfp run submit|list|get|logs|terminate|retry|wait`: runs on a kfp server.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -114,6 +114,14 @@ pub fn run(command: RunCommand) -> Result<ExitCode, Failure> {
                 opts.output,
                 &value,
                 format!("Terminating run {id}; `kfp run wait {id}` waits for it to stop"),
+            )
+        }
+        RunCommand::Retry(IdArgs { id, opts }) => {
+            let value = opts.client()?.post(&format!("{}/retry", path(&id)), None)?;
+            done(
+                opts.output,
+                &value,
+                format!("Retrying run {id}; `kfp run wait {id}` follows it"),
             )
         }
         RunCommand::Wait(args) => {
