@@ -174,13 +174,6 @@ async fn follow(
                     break;
                 }
                 progress.changed(&status.borrow_and_update());
-                if typed.is_some() {
-                    for node in super::resume::newly_waiting(&status.borrow(), &mut announced) {
-                        progress.note(&format!(
-                            "{node} is suspended: press Enter to resume it (NAME=VALUE words supply its outputs)"
-                        ));
-                    }
-                }
             }
             line = async { typed.as_mut()?.recv().await }, if typed.is_some() => match line {
                 Some(line) => {
@@ -199,6 +192,15 @@ async fn follow(
                     handle.terminate();
                     progress.note("terminating");
                 }
+            }
+        }
+        // Checked every turn (a node may already wait when following starts, and then
+        // nothing changes until someone resumes it).
+        if typed.is_some() {
+            for node in super::resume::newly_waiting(&status.borrow(), &mut announced) {
+                progress.note(&format!(
+                    "{node} is suspended: press Enter to resume it (NAME=VALUE words supply its outputs)"
+                ));
             }
         }
     }
