@@ -307,6 +307,26 @@ fn list(
     Ok((Value::Object(merged), items))
 }
 
+/// The query parameters that scope a list to an experiment (given by ID or name).
+fn experiment_scope(
+    client: &Client,
+    experiment: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, Failure> {
+    let Some(experiment) = experiment else {
+        return Ok(Vec::new());
+    };
+    Ok(vec![
+        (
+            "resource_reference_key.type",
+            ApiResourceType::Experiment.name().to_owned(),
+        ),
+        (
+            "resource_reference_key.id",
+            resolve_experiment(client, experiment)?,
+        ),
+    ])
+}
+
 /// The ID of the experiment named `given`, which may be its ID or its name.
 fn resolve_experiment(client: &Client, given: &str) -> Result<String, Failure> {
     match client.get(

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::table::{Table, details, every, local_time};
 use super::{
-    ClientOpts, IdArgs, PageOpts, RecurringCommand, SourceArgs, done, list, parameter,
-    resolve_experiment, segment, show, source,
+    ClientOpts, IdArgs, PageOpts, RecurringCommand, SourceArgs, done, experiment_scope, list,
+    parameter, segment, show, source,
 };
 use crate::api::v1::model::{
     ApiCronSchedule, ApiJob, ApiPeriodicSchedule, ApiResourceType, ApiTrigger,
@@ -176,17 +176,7 @@ fn create(args: &CreateArgs) -> Result<ExitCode, Failure> {
 
 fn list_jobs(args: &ListArgs) -> Result<ExitCode, Failure> {
     let client = args.opts.client()?;
-    let mut query = Vec::new();
-    if let Some(experiment) = &args.experiment {
-        query.push((
-            "resource_reference_key.type",
-            ApiResourceType::Experiment.name().to_owned(),
-        ));
-        query.push((
-            "resource_reference_key.id",
-            resolve_experiment(&client, experiment)?,
-        ));
-    }
+    let query = experiment_scope(&client, args.experiment.as_deref())?;
     let (value, items) = list(
         &client,
         "/apis/v1beta1/jobs",

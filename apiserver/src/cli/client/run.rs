@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use super::http::{Client, HttpError};
 use super::table::{Table, details, duration, local_time};
 use super::{
-    ClientOpts, IdArgs, Output, PageOpts, RunCommand, SourceArgs, decode, done, list, parameter,
-    print, print_json, resolve_experiment, segment, show, source,
+    ClientOpts, IdArgs, Output, PageOpts, RunCommand, SourceArgs, decode, done, experiment_scope,
+    list, parameter, print, print_json, segment, show, source,
 };
 use crate::api::v1::model::{ApiResourceType, ApiRun, ApiRunDetail};
 use crate::cli::progress::{Progress, Stream};
@@ -175,17 +175,7 @@ fn submit(args: &SubmitArgs) -> Result<ExitCode, Failure> {
 
 fn list_runs(args: &ListArgs) -> Result<ExitCode, Failure> {
     let client = args.opts.client()?;
-    let mut query = Vec::new();
-    if let Some(experiment) = &args.experiment {
-        query.push((
-            "resource_reference_key.type",
-            ApiResourceType::Experiment.name().to_owned(),
-        ));
-        query.push((
-            "resource_reference_key.id",
-            resolve_experiment(&client, experiment)?,
-        ));
-    }
+    let query = experiment_scope(&client, args.experiment.as_deref())?;
     let (value, items) = list(
         &client,
         "/apis/v1beta1/runs",
