@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::artifacts::ArtifactStore;
 use crate::exec::{Call, invoke, run_hook_call};
+use crate::previous::{Previous, RetryError};
 use crate::run::{Ctx, Halt, Resume, Run, RunSettings};
 use crate::time::now;
 use crate::tracker::{Tracker, fill_progress};
@@ -42,6 +43,9 @@ pub enum EngineError {
     },
     #[error("the engine must be started from within a tokio runtime")]
     NoRuntime,
+    /// [`RunOptions::retry_of`] holds a status that cannot be retried under this name.
+    #[error("{0}")]
+    Retry(#[from] RetryError),
 }
 
 /// Engine-wide settings.
@@ -82,6 +86,12 @@ pub struct RunOptions {
     pub function_binary: Option<PathBuf>,
     /// A name for the run instead of `metadata.name`/`generateName`.
     pub name: Option<String>,
+    /// Retry a finished (Failed or Error) run, as `argo retry` does: this is its last
+    /// status. The run keeps its name (`name`, else the previous status's root node, else
+    /// `metadata.name`) and its directory; nodes that succeeded keep their status and
+    /// outputs without running again, the rest (and the exit handler) runs again. The
+    /// previous run must have ended (its [`RunHandle::wait`] returned).
+    pub retry_of: Option<WorkflowStatus>,
 }
 
 /// Runs workflows on this machine; cheap to clone, shared by every run it starts.
@@ -123,20 +133,34 @@ impl Engine {
     pub fn start(&self, workflow: Workflow, options: RunOptions) -> Result<RunHandle, EngineError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
         let parameters = submitted_parameters(&workflow.spec.arguments, &options.parameters)?;
-        let name = options
-            .name
-            .clone()
-            .or_else(|| workflow.metadata.name.clone())
-            .unwrap_or_else(|| {
-                let prefix = workflow
-                    .metadata
-                    .generate_name
-                    .clone()
-                    .unwrap_or_else(|| "workflow-".into());
-                format!("{prefix}{}", random_suffix())
-            });
+        let name = match &options.retry_of {
+            Some(previous) => options
+                .name
+                .clone()
+                .or_else(|| Previous::run_name(previous).map(str::to_owned))
+                .or_else(|| workflow.metadata.name.clone())
+                .ok_or(RetryError::NoName)?,
+            None => options
+                .name
+                .clone()
+                .or_else(|| workflow.metadata.name.clone())
+                .unwrap_or_else(|| {
+                    let prefix = workflow
+                        .metadata
+                        .generate_name
+                        .clone()
+                        .unwrap_or_else(|| "workflow-".into());
+                    format!("{prefix}{}", random_suffix())
+                }),
+        };
+        let previous = options
+            .retry_of
+            .as_ref()
+            .map(|status| Previous::new(&name, status))
+            .transpose()?;
         let run_dir = self.config.root.join("runs").join(&name);
-        if run_dir.exists() {
+        // A retry reuses the directory: the logs of the nodes it keeps are there.
+        if previous.is_none() && run_dir.exists() {
             return Err(EngineError::Exists(name, run_dir));
         }
         std::fs::create_dir_all(run_dir.join("nodes")).map_err(|source| EngineError::Io {
@@ -152,7 +176,7 @@ impl Engine {
             uuid_like(),
             workflow,
             parameters,
-            Tracker::new(status),
+            Tracker::new(status).retrying(previous),
             self.slots.clone(),
             self.artifact_store(),
             RunSettings {

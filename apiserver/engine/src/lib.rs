@@ -9,7 +9,8 @@
 //! - [`process`] (a container as a process group), [`artifacts`] (Argo's tar+gzip store),
 //!   [`remap`] (a pod's paths inside the node's directory);
 //! - [`Engine`]/[`RunHandle`]: scheduling DAGs and steps, retries, deadlines, parallelism,
-//!   exit handlers, suspend/resume, with the status behind a `watch` channel.
+//!   exit handlers, suspend/resume, with the status behind a `watch` channel; and retries
+//!   of finished runs ([`RunOptions::retry_of`]) that run again only what failed.
 
 pub mod artifacts;
 pub mod depends;
@@ -17,6 +18,7 @@ mod engine;
 mod exec;
 pub mod expr;
 pub mod naming;
+mod previous;
 pub mod process;
 pub mod remap;
 mod run;
@@ -29,6 +31,7 @@ pub mod when;
 pub use depends::{DepState, Depends, DependsError, Phase};
 pub use engine::{Engine, EngineConfig, EngineError, RunHandle, RunOptions};
 pub use naming::{NamingError, fnv32a, node_id, pod_name};
+pub use previous::RetryError;
 pub use run::Halt;
 pub use substitute::{SubstituteError, Substituted, substitute};
 pub use when::{WhenError, evaluate_when};

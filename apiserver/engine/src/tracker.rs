@@ -10,6 +10,7 @@ use kfp::argo::{
 };
 use tokio::sync::watch;
 
+use crate::previous::Previous;
 use crate::time::now;
 
 /// Writes the status of one run.
@@ -18,6 +19,10 @@ pub struct Tracker {
     tx: watch::Sender<WorkflowStatus>,
     /// Pods created and pods finished, for the live `status.progress`.
     pods: std::sync::Mutex<(u32, u32)>,
+    /// The status this run retries, if it is a retry.
+    previous: Option<Previous>,
+    /// IDs of nodes that kept their previous status and keep it when they end Succeeded.
+    kept: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// What a new node is.
@@ -39,7 +44,48 @@ impl Tracker {
         Tracker {
             tx: watch::Sender::new(status),
             pods: std::sync::Mutex::new((0, 0)),
+            previous: None,
+            kept: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// Track a retry of the run whose status was `previous`.
+    pub fn retrying(mut self, previous: Option<Previous>) -> Self {
+        self.previous = previous;
+        self
+    }
+
+    /// The status this run retries, if it is a retry.
+    pub fn previous(&self) -> Option<&Previous> {
+        self.previous.as_ref()
+    }
+
+    /// Put back a node of the previous status that is not run again; its edges are drawn
+    /// anew by this run.
+    pub fn restore(&self, old: &NodeStatus) -> String {
+        let progress = (old.node_type == NodeType::Pod).then(|| self.count_pod(1, 1));
+        self.insert_previous(old.clone());
+        if progress.is_some() {
+            self.modify(|s| s.progress = progress);
+        }
+        old.id.clone()
+    }
+
+    fn insert_previous(&self, mut node: NodeStatus) {
+        self.modify(|s| {
+            node.children = s
+                .nodes
+                .get(&node.id)
+                .map(|n| n.children.clone())
+                .unwrap_or_default();
+            s.nodes.insert(node.id.clone(), node);
+        });
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A receiver that sees every later change.
@@ -62,9 +108,20 @@ impl Tracker {
         read(&self.tx.borrow())
     }
 
-    /// Add a node; a fulfilled phase also stamps `finishedAt`.
+    /// Add a node; a fulfilled phase also stamps `finishedAt`. In a retry, a DAG, steps,
+    /// group or Retry node that succeeded with nothing failed below it comes back with its
+    /// previous status instead.
     pub fn create(&self, workflow: &str, new: NewNode<'_>) -> String {
         let id = crate::naming::node_id(workflow, new.name);
+        if let Some(old) = self
+            .previous
+            .as_ref()
+            .and_then(|p| p.kept(new.name, new.node_type, new.template_name))
+        {
+            self.kept().insert(id.clone());
+            self.insert_previous(old.clone());
+            return id;
+        }
         let started = now();
         let node = NodeStatus {
             id: id.clone(),
@@ -126,6 +183,10 @@ impl Tracker {
         outputs: Option<NodeOutputs>,
         outbound: Vec<String>,
     ) {
+        if phase == NodePhase::Succeeded && self.kept().contains(id) {
+            return;
+        }
+        self.kept().remove(id);
         let finished = now();
         let is_pod = self.read(|s| {
             s.nodes

@@ -62,6 +62,16 @@ pub async fn run(
     if let Some(halt) = run.halted(ctx.exit_handler) {
         return node.end(NodePhase::Failed, Some(halt.message().into()));
     }
+    // A retry of the run reruns the pod under its old name: its last log and files go.
+    let node_dir = run.settings.run_dir.join("nodes").join(&pod);
+    match tokio::fs::remove_dir_all(&node_dir).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            let message = format!("cannot clear {} for a new run: {e}", node_dir.display());
+            return node.end(NodePhase::Error, Some(message));
+        }
+    }
     let prepared = match prepare(&run, &call, &template, &inputs, &attempt, &pod) {
         Ok(p) => p,
         Err(message) => return node.end(NodePhase::Error, Some(message)),

@@ -80,6 +80,9 @@ pub async fn run_body(
     inputs: ResolvedInputs,
     attempt: Attempt,
 ) -> NodeResult {
+    if let Some(restored) = restore(&ctx, &call, &template) {
+        return restored;
+    }
     if template.container.is_some() || template.script.is_some() {
         leaf::run(ctx, call, template, inputs, attempt).await
     } else if template.dag.is_some() {
@@ -104,6 +107,37 @@ pub async fn run_body(
         );
         error_node(&ctx, &call, NodeType::Pod, message)
     }
+}
+
+/// In a retry, a Pod or Suspend node that succeeded last time: its old status is put back
+/// and its outputs are handed on (and exported) as if it had just run, without running it.
+fn restore(ctx: &Ctx, call: &Call, template: &Template) -> Option<NodeResult> {
+    let node_type = if template.container.is_some() || template.script.is_some() {
+        NodeType::Pod
+    } else if template.suspend.is_some() {
+        NodeType::Suspend
+    } else {
+        return None;
+    };
+    let run = &ctx.run;
+    let old = run
+        .tracker
+        .previous()?
+        .leaf(&call.name, &call.template, node_type)?
+        .clone();
+    let id = run.tracker.restore(&old);
+    let outputs = old.outputs.unwrap_or_default();
+    run.export_globals(template, &outputs);
+    Some(NodeResult {
+        outbound: vec![id.clone()],
+        id,
+        phase: old.phase,
+        message: old.message,
+        outputs,
+        started_at: old.started_at,
+        finished_at: old.finished_at,
+        ..NodeResult::default()
+    })
 }
 
 /// The node type a template's node gets.

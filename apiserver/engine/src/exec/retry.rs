@@ -19,7 +19,12 @@ pub async fn run(ctx: Ctx, call: Call, template: Template, inputs: ResolvedInput
     };
     let first_start = Instant::now();
     let mut last: Vec<(String, String)> = Vec::new();
-    let mut attempt_index: u32 = 0;
+    // A retry of the run resumes at the attempt that succeeded (it is restored, not run).
+    let mut attempt_index: u32 = run
+        .tracker
+        .previous()
+        .and_then(|p| p.succeeded_attempt(&call.name, &call.template))
+        .unwrap_or(0);
     loop {
         let attempt_call = Call {
             name: format!("{}({attempt_index})", call.name),
