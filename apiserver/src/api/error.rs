@@ -98,18 +98,23 @@ impl ApiError {
 
     /// The JSON body: `{"error", "code", "message", "details": []}`.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({
-            "error": self.message,
-            "code": self.code,
-            "message": self.message,
-            "details": [],
-        })
+        serde_json::to_value(self.status_message()).unwrap_or_default()
+    }
+
+    /// The body as its wire model.
+    pub fn status_message(&self) -> crate::api::v1::model::ApiStatus {
+        crate::api::v1::model::ApiStatus {
+            error: self.message.clone(),
+            code: self.code,
+            message: self.message.clone(),
+            details: Vec::new(),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body())).into_response()
+        (self.status, axum::Json(self.status_message())).into_response()
     }
 }
 

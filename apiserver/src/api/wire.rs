@@ -141,9 +141,37 @@ macro_rules! proto_enum {
                 $crate::api::wire::deserialize_enum(d)
             }
         }
+
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                $crate::api::wire::enum_schema::<Self>()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {}
     };
 }
 pub(crate) use proto_enum;
+
+/// The OpenAPI schema of a [`ProtoEnum`]: the names it is sent as, and the numbers it is
+/// also accepted as, so a generated client knows both.
+pub fn enum_schema<E: ProtoEnum>() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let numbers: Vec<String> = E::VALUES
+        .iter()
+        .map(|(name, number, _)| format!("{name} = {number}"))
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(E::VALUES.iter().map(|(name, _, _)| *name)))
+        .default(Some(serde_json::Value::from(E::VALUES[0].0)))
+        .description(Some(format!(
+            "Sent as a name; a name or its number is accepted ({}). Omitted when it is the \
+             first (zero) value.",
+            numbers.join(", ")
+        )))
+        .into()
+}
 
 /// Visits an int64 given as a JSON string or number (`null` → `None`).
 struct Int64Visitor;

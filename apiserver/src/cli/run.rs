@@ -42,6 +42,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         parameters: args.parameters.clone(),
         function_binary,
         name: args.name.clone(),
+        ..RunOptions::default()
     };
     let engine = Engine::new(EngineConfig::new(&root));
     let runtime = tokio::runtime::Runtime::new()

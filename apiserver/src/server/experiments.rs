@@ -16,7 +16,7 @@ use crate::api::error::ApiError;
 use crate::api::list_params::{ListParams, next_page_token, parse_list_query};
 use crate::api::v1::model::{
     ApiExperiment, ApiExperimentStorageState, ApiListExperimentsResponse, ApiRelationship,
-    ApiResourceReference, ApiResourceType,
+    ApiResourceReference, ApiResourceType, ApiStatus, Empty,
 };
 use crate::api::wire::ProtoEnum;
 use crate::list::Resource;
@@ -48,17 +48,20 @@ pub(super) fn path_param<T>(path: Result<Path<T>, PathRejection>) -> ApiResult<T
 }
 
 /// The `{}` that delete/archive/... answer with.
-pub(super) fn empty() -> Json<serde_json::Value> {
-    Json(serde_json::json!({}))
+pub(super) fn empty() -> Json<Empty> {
+    Json(Empty {})
 }
 
 /// `resource_reference_key.type` / `.id` of v1 List requests. Only a NAMESPACE key scopes
 /// pipelines and experiments (the other types do not own them); it is otherwise ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ReferenceKey {
+    /// `NAMESPACE` (or its number, 5) to list one namespace.
     #[serde(rename = "resource_reference_key.type")]
     pub kind: String,
+    /// The namespace.
     #[serde(rename = "resource_reference_key.id")]
     pub id: String,
 }
@@ -126,6 +129,11 @@ fn requested_namespace(references: &[ApiResourceReference]) -> ApiResult<String>
     Ok(namespace)
 }
 
+/// Create an experiment (names are unique per namespace).
+#[utoipa::path(post, path = "/apis/v1beta1/experiments", tag = "experiments",
+    request_body = ApiExperiment,
+    responses((status = 200, body = ApiExperiment), (status = 400, body = ApiStatus),
+        (status = 409, description = "the name is taken", body = ApiStatus)))]
 async fn create_experiment(
     State(state): State<Shared>,
     body: Result<Json<ApiExperiment>, JsonRejection>,
@@ -145,6 +153,10 @@ async fn create_experiment(
     Ok(Json(api_experiment(row)))
 }
 
+/// One experiment.
+#[utoipa::path(get, path = "/apis/v1beta1/experiments/{id}", tag = "experiments",
+    params(("id" = String, Path, description = "experiment ID")),
+    responses((status = 200, body = ApiExperiment), (status = 404, body = ApiStatus)))]
 async fn get_experiment(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
@@ -153,6 +165,10 @@ async fn get_experiment(
     Ok(Json(api_experiment(state.store.get_experiment(&id).await?)))
 }
 
+/// A page of experiments.
+#[utoipa::path(get, path = "/apis/v1beta1/experiments", tag = "experiments",
+    params(ListParams, ReferenceKey),
+    responses((status = 200, body = ApiListExperimentsResponse), (status = 400, body = ApiStatus)))]
 async fn list_experiments(
     State(state): State<Shared>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -172,10 +188,14 @@ async fn list_experiments(
     }))
 }
 
+/// Delete an experiment with its runs and recurring runs.
+#[utoipa::path(delete, path = "/apis/v1beta1/experiments/{id}", tag = "experiments",
+    params(("id" = String, Path, description = "experiment ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
 async fn delete_experiment(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Empty>> {
     let id = path_param(id)?;
     state.store.delete_experiment(&id).await?;
     Ok(empty())
@@ -185,7 +205,7 @@ async fn delete_experiment(
 async fn experiment_action(
     State(state): State<Shared>,
     segment: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Empty>> {
     let segment = path_param(segment)?;
     let Some((id, action)) = segment.rsplit_once(':') else {
         return Err(ApiError::invalid_argument(format!(
@@ -194,13 +214,28 @@ async fn experiment_action(
         )));
     };
     match action {
-        "archive" => state.store.archive_experiment(id).await?,
-        "unarchive" => state.store.unarchive_experiment(id).await?,
-        other => {
-            return Err(ApiError::invalid_argument(format!(
-                "unknown experiment action ':{other}'; use :archive or :unarchive"
-            )));
-        }
+        "archive" => archive_experiment(&state, id).await,
+        "unarchive" => unarchive_experiment(&state, id).await,
+        other => Err(ApiError::invalid_argument(format!(
+            "unknown experiment action ':{other}'; use :archive or :unarchive"
+        ))),
     }
+}
+
+/// Archive an experiment and every run in it.
+#[utoipa::path(post, path = "/apis/v1beta1/experiments/{id}:archive", tag = "experiments",
+    params(("id" = String, Path, description = "experiment ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
+async fn archive_experiment(state: &Shared, id: &str) -> ApiResult<Json<Empty>> {
+    state.store.archive_experiment(id).await?;
+    Ok(empty())
+}
+
+/// Make an archived experiment available again (its runs stay archived, as in KFP).
+#[utoipa::path(post, path = "/apis/v1beta1/experiments/{id}:unarchive", tag = "experiments",
+    params(("id" = String, Path, description = "experiment ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
+async fn unarchive_experiment(state: &Shared, id: &str) -> ApiResult<Json<Empty>> {
+    state.store.unarchive_experiment(id).await?;
     Ok(empty())
 }

@@ -13,6 +13,9 @@ pub fn routes() -> Router<Shared> {
         .route("/apis/v2beta1/healthz", get(healthz))
 }
 
+/// Whether the server is up (kfp.Client calls it when it is created).
+#[utoipa::path(get, path = "/apis/v1beta1/healthz", tag = "healthz",
+    responses((status = 200, body = ApiGetHealthzResponse)))]
 async fn healthz() -> Json<ApiGetHealthzResponse> {
     Json(ApiGetHealthzResponse { multi_user: false })
 }

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use kfp_engine::Engine;
 use serde_json::{Value, json};
 
+use super::experiments::{ReferenceKey, empty, path_param};
 use super::runs::{check_parameters, manifest_of, reference};
 use super::scheduler::{JobSchedule, parse_cron};
 use super::{ApiResult, Shared};
@@ -24,7 +25,8 @@ use crate::api::error::ApiError;
 use crate::api::list_params::{ListParams, next_page_token, parse_list_query};
 use crate::api::v1::model::{
     ApiCronSchedule, ApiJob, ApiListJobsResponse, ApiParameter, ApiPeriodicSchedule,
-    ApiPipelineSpec, ApiRelationship, ApiResourceReference, ApiResourceType, ApiTrigger, JobMode,
+    ApiPipelineSpec, ApiRelationship, ApiResourceReference, ApiResourceType, ApiStatus, ApiTrigger,
+    Empty, JobMode,
 };
 use crate::api::wire::ProtoEnum;
 use crate::list::Resource;
@@ -125,6 +127,10 @@ fn timestamp(secs: i64) -> Option<DateTime<Utc>> {
         .flatten()
 }
 
+/// Create a recurring run; its workflow is validated and snapshotted now.
+#[utoipa::path(post, path = "/apis/v1beta1/jobs", tag = "jobs", request_body = ApiJob,
+    responses((status = 200, body = ApiJob), (status = 400, body = ApiStatus),
+        (status = 404, description = "the pipeline, version or experiment does not exist", body = ApiStatus)))]
 async fn create_job(
     State(state): State<Shared>,
     body: Result<Json<ApiJob>, JsonRejection>,
@@ -203,11 +209,9 @@ async fn create_job(
     Ok(Json(api_job(row, true)))
 }
 
-fn path_param(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
-    path.map(|Path(value)| value)
-        .map_err(|rejection| ApiError::invalid_argument(format!("path: {}", rejection.body_text())))
-}
-
+/// One recurring run, with its workflow.
+#[utoipa::path(get, path = "/apis/v1beta1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "recurring run (job) ID")),
+    responses((status = 200, body = ApiJob), (status = 404, body = ApiStatus)))]
 async fn get_job(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
@@ -216,6 +220,9 @@ async fn get_job(
     Ok(Json(api_job(state.store.get_job(&id).await?, true)))
 }
 
+/// A page of recurring runs (summaries: no workflow), by experiment or namespace.
+#[utoipa::path(get, path = "/apis/v1beta1/jobs", tag = "jobs", params(ListParams, ReferenceKey),
+    responses((status = 200, body = ApiListJobsResponse), (status = 400, body = ApiStatus)))]
 async fn list_jobs(
     State(state): State<Shared>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -261,25 +268,30 @@ async fn list_jobs(
     }))
 }
 
+/// Delete a recurring run (the runs it started stay).
+#[utoipa::path(delete, path = "/apis/v1beta1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "recurring run (job) ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
 async fn delete_job(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let id = path_param(id)?;
     state.store.delete_job(&id).await?;
-    Ok(Json(json!({})))
+    Ok(empty())
 }
 
 /// Enabling a disabled job restarts its schedule from now: the firings it missed while
 /// disabled are not caught up (KFP-PAIN §13: a burst of runs after re-enabling surprises).
+#[utoipa::path(post, path = "/apis/v1beta1/jobs/{id}/enable", tag = "jobs", params(("id" = String, Path, description = "recurring run (job) ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
 async fn enable_job(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let id = path_param(id)?;
     let job = state.store.get_job(&id).await?;
     if job.enabled {
-        return Ok(Json(json!({})));
+        return Ok(empty());
     }
     state.store.enable_job(&id).await?;
     let now = Utc::now().timestamp();
@@ -290,16 +302,19 @@ async fn enable_job(
     if base < now {
         state.store.claim_job_firing(&id, now).await?;
     }
-    Ok(Json(json!({})))
+    Ok(empty())
 }
 
+/// Stop scheduling runs (runs already started go on).
+#[utoipa::path(post, path = "/apis/v1beta1/jobs/{id}/disable", tag = "jobs", params(("id" = String, Path, description = "recurring run (job) ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
 async fn disable_job(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let id = path_param(id)?;
     state.store.disable_job(&id).await?;
-    Ok(Json(json!({})))
+    Ok(empty())
 }
 
 /// The row as `ApiJob`; the workflow manifest only when `with_manifest` (GetJob, not lists).

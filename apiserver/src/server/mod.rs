@@ -9,6 +9,7 @@ mod errors;
 mod experiments;
 mod healthz;
 mod jobs;
+pub mod openapi;
 mod pipelines;
 mod runs;
 mod scheduler;
@@ -60,6 +61,7 @@ pub fn router(state: Shared) -> Router {
         .merge(experiments::routes())
         .merge(runs::routes())
         .merge(jobs::routes())
+        .merge(openapi::routes())
         .with_state(state)
 }
 

@@ -31,7 +31,7 @@ use crate::api::list_params::{ListParams, next_page_token, parse_list_query};
 use crate::api::v1::model::{
     ApiGetTemplateResponse, ApiListPipelineVersionsResponse, ApiListPipelinesResponse,
     ApiParameter, ApiPipeline, ApiPipelineVersion, ApiRelationship, ApiResourceReference,
-    ApiResourceType,
+    ApiResourceType, ApiStatus, Empty,
 };
 use crate::api::wire::ProtoEnum;
 use crate::list::Resource;
@@ -437,14 +437,34 @@ fn upload_name(query_name: &str, file: &UploadedFile, what: &str) -> ApiResult<S
     Ok(name.to_string())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
+    /// The pipeline's name (default: the file's name without its extension).
     name: String,
     description: String,
 }
 
+/// The multipart form of an upload, for the OpenAPI document (the handlers read it with
+/// axum's `Multipart`).
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "only describes the form in the OpenAPI document")]
+struct UploadForm {
+    /// An Argo Workflow as `.yaml`/`.yml`/`.json`, or a `.tar.gz`/`.tgz` package holding
+    /// one (as the KFP SDK writes them).
+    #[schema(value_type = String, format = Binary)]
+    uploadfile: Vec<u8>,
+}
+
 /// `POST /pipelines/upload?name=&description=`: a pipeline and its first version.
+#[utoipa::path(post, path = "/apis/v1beta1/pipelines/upload", tag = "pipelines",
+    params(UploadQuery),
+    request_body(content_type = "multipart/form-data", content = UploadForm),
+    responses((status = 200, body = ApiPipeline),
+        (status = 400, description = "not a valid workflow: the validator's message", body = ApiStatus),
+        (status = 409, description = "the name is taken", body = ApiStatus),
+        (status = 413, description = "larger than the upload limit", body = ApiStatus)))]
 async fn upload_pipeline(
     State(state): State<Shared>,
     query: Result<Query<UploadQuery>, QueryRejection>,
@@ -465,16 +485,26 @@ async fn upload_pipeline(
     Ok(Json(api_pipeline(pipeline, version)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct UploadVersionQuery {
+    /// The version's name (default: the file's name without its extension).
     name: String,
+    /// The pipeline the version belongs to (required).
     pipelineid: String,
     description: String,
 }
 
 /// `POST /pipelines/upload_version?name=&pipelineid=&description=`: a new version, which
 /// becomes the pipeline's default (as in KFP 1.8).
+#[utoipa::path(post, path = "/apis/v1beta1/pipelines/upload_version", tag = "pipelines",
+    params(UploadVersionQuery),
+    request_body(content_type = "multipart/form-data", content = UploadForm),
+    responses((status = 200, body = ApiPipelineVersion),
+        (status = 400, description = "not a valid workflow: the validator's message", body = ApiStatus),
+        (status = 404, description = "no such pipeline", body = ApiStatus),
+        (status = 413, description = "larger than the upload limit", body = ApiStatus)))]
 async fn upload_version(
     State(state): State<Shared>,
     query: Result<Query<UploadVersionQuery>, QueryRejection>,
@@ -509,6 +539,8 @@ fn no_fetch(field: &str, url: &str, upload: &str) -> ApiError {
 }
 
 /// `POST /pipelines` with `url.pipeline_url`: refused, the server fetches nothing.
+#[utoipa::path(post, path = "/apis/v1beta1/pipelines", tag = "pipelines", request_body = ApiPipeline,
+    responses((status = 400, description = "always: upload the file instead", body = ApiStatus)))]
 async fn create_pipeline(
     body: Result<Json<ApiPipeline>, JsonRejection>,
 ) -> ApiResult<Json<ApiPipeline>> {
@@ -531,6 +563,9 @@ async fn create_pipeline(
     ))
 }
 
+/// One pipeline with its default version.
+#[utoipa::path(get, path = "/apis/v1beta1/pipelines/{id}", tag = "pipelines", params(("id" = String, Path, description = "pipeline ID")),
+    responses((status = 200, body = ApiPipeline), (status = 404, body = ApiStatus)))]
 async fn get_pipeline(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
@@ -540,6 +575,9 @@ async fn get_pipeline(
     Ok(Json(load_pipeline(&state, row).await?))
 }
 
+/// A page of pipelines.
+#[utoipa::path(get, path = "/apis/v1beta1/pipelines", tag = "pipelines", params(ListParams, ReferenceKey),
+    responses((status = 200, body = ApiListPipelinesResponse), (status = 400, body = ApiStatus)))]
 async fn list_pipelines(
     State(state): State<Shared>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -562,16 +600,20 @@ async fn list_pipelines(
 }
 
 /// v1 delete: the pipeline and all its versions (KFP 1.8's cascade).
+#[utoipa::path(delete, path = "/apis/v1beta1/pipelines/{id}", tag = "pipelines", params(("id" = String, Path, description = "pipeline ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
 async fn delete_pipeline(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Empty>> {
     let id = path_param(id)?;
     state.store.delete_pipeline(&id, true).await?;
     Ok(empty())
 }
 
 /// The default version's workflow.
+#[utoipa::path(get, path = "/apis/v1beta1/pipelines/{id}/templates", tag = "pipelines", params(("id" = String, Path, description = "pipeline ID")),
+    responses((status = 200, body = ApiGetTemplateResponse), (status = 404, body = ApiStatus)))]
 async fn get_template(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
@@ -590,10 +632,14 @@ async fn get_template(
     }))
 }
 
+/// Make a version the pipeline's default.
+#[utoipa::path(post, path = "/apis/v1beta1/pipelines/{id}/default_version/{version_id}", tag = "pipelines",
+    params(("id" = String, Path, description = "pipeline ID"), ("version_id" = String, Path, description = "a version of that pipeline")),
+    responses((status = 200, body = Empty), (status = 400, body = ApiStatus), (status = 404, body = ApiStatus)))]
 async fn set_default_version(
     State(state): State<Shared>,
     ids: Result<Path<(String, String)>, PathRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Empty>> {
     let (pipeline_id, version_id) = path_param(ids)?;
     state
         .store
@@ -622,6 +668,9 @@ fn owning_pipeline(references: &[ApiResourceReference]) -> ApiResult<&str> {
 }
 
 /// `POST /pipeline_versions` with `package_url`: refused after checking the pipeline.
+#[utoipa::path(post, path = "/apis/v1beta1/pipeline_versions", tag = "pipelines", request_body = ApiPipelineVersion,
+    responses((status = 400, description = "always: upload the file instead", body = ApiStatus),
+        (status = 404, description = "no such pipeline", body = ApiStatus)))]
 async fn create_version(
     State(state): State<Shared>,
     body: Result<Json<ApiPipelineVersion>, JsonRejection>,
@@ -648,6 +697,9 @@ async fn create_version(
     ))
 }
 
+/// One pipeline version.
+#[utoipa::path(get, path = "/apis/v1beta1/pipeline_versions/{version_id}", tag = "pipelines", params(("version_id" = String, Path, description = "pipeline version ID")),
+    responses((status = 200, body = ApiPipelineVersion), (status = 404, body = ApiStatus)))]
 async fn get_version(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
@@ -656,15 +708,21 @@ async fn get_version(
     Ok(Json(api_version(state.store.get_version(&id).await?)))
 }
 
+/// Delete a version (another becomes the default if it was).
+#[utoipa::path(delete, path = "/apis/v1beta1/pipeline_versions/{version_id}", tag = "pipelines", params(("version_id" = String, Path, description = "pipeline version ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
 async fn delete_version(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Empty>> {
     let id = path_param(id)?;
     state.store.delete_version(&id).await?;
     Ok(empty())
 }
 
+/// The version's workflow YAML.
+#[utoipa::path(get, path = "/apis/v1beta1/pipeline_versions/{version_id}/templates", tag = "pipelines", params(("version_id" = String, Path, description = "pipeline version ID")),
+    responses((status = 200, body = ApiGetTemplateResponse), (status = 404, body = ApiStatus)))]
 async fn get_version_template(
     State(state): State<Shared>,
     id: Result<Path<String>, PathRejection>,
@@ -677,15 +735,21 @@ async fn get_version_template(
 }
 
 /// `resource_key.type` / `.id`: the pipeline whose versions are listed (required).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 struct VersionsKey {
+    /// `PIPELINE` (or 3).
     #[serde(rename = "resource_key.type")]
     kind: String,
+    /// The pipeline ID.
     #[serde(rename = "resource_key.id")]
     id: String,
 }
 
+/// A page of the versions of one pipeline.
+#[utoipa::path(get, path = "/apis/v1beta1/pipeline_versions", tag = "pipelines", params(ListParams, VersionsKey),
+    responses((status = 200, body = ApiListPipelineVersionsResponse), (status = 400, body = ApiStatus)))]
 async fn list_versions(
     State(state): State<Shared>,
     params: Result<Query<ListParams>, QueryRejection>,

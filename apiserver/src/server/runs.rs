@@ -16,6 +16,7 @@ use kfp_engine::Engine;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::experiments::{ReferenceKey, empty};
 use super::{ApiResult, Shared, Submission};
 use crate::api::error::ApiError;
 use crate::api::list_params::{ListParams, next_page_token, parse_list_query};
@@ -23,8 +24,8 @@ use crate::api::v1::model::{
     ApiListRunsResponse, ApiParameter, ApiPipelineRuntime, ApiPipelineSpec,
     ApiReadArtifactResponse, ApiRelationship, ApiReportRunMetricsRequest,
     ApiReportRunMetricsResponse, ApiResourceReference, ApiResourceType, ApiRun, ApiRunDetail,
-    ApiRunMetric, ApiRunStorageState, ReportRunMetricResult, ReportRunMetricStatus,
-    RunMetricFormat,
+    ApiRunMetric, ApiRunStorageState, ApiStatus, Empty, ReportRunMetricResult,
+    ReportRunMetricStatus, RunMetricFormat,
 };
 use crate::api::wire::ProtoEnum;
 use crate::list::Resource;
@@ -55,6 +56,11 @@ pub fn routes() -> Router<Shared> {
         )
 }
 
+/// Start a run of a pipeline, a pipeline version or an inline workflow manifest, with
+/// parameters, in an experiment (the Default one when none is referenced).
+#[utoipa::path(post, path = "/apis/v1beta1/runs", tag = "runs", request_body = ApiRun,
+    responses((status = 200, body = ApiRunDetail), (status = 400, body = ApiStatus),
+        (status = 404, description = "the pipeline, version or experiment does not exist", body = ApiStatus)))]
 async fn create_run(
     State(state): State<Shared>,
     body: Result<Json<ApiRun>, JsonRejection>,
@@ -292,6 +298,9 @@ pub async fn reconcile(state: &Shared) -> anyhow::Result<usize> {
     Ok(unfinished.len())
 }
 
+/// One run with its workflow and live status (`pipeline_runtime.workflow_manifest`).
+#[utoipa::path(get, path = "/apis/v1beta1/runs/{id}", tag = "runs", params(("id" = String, Path, description = "run ID")),
+    responses((status = 200, body = ApiRunDetail), (status = 404, body = ApiStatus)))]
 async fn get_run(
     State(state): State<Shared>,
     Path(id): Path<String>,
@@ -304,6 +313,11 @@ async fn get_run(
     Ok(Json(run_detail(&detail, &metrics)))
 }
 
+/// A page of runs (summaries: no manifests), by experiment, namespace, pipeline version
+/// or recurring run (`resource_reference_key.type` EXPERIMENT, NAMESPACE,
+/// PIPELINE_VERSION or JOB).
+#[utoipa::path(get, path = "/apis/v1beta1/runs", tag = "runs", params(ListParams, ReferenceKey),
+    responses((status = 200, body = ApiListRunsResponse), (status = 400, body = ApiStatus)))]
 async fn list_runs(
     State(state): State<Shared>,
     Query(query): Query<HashMap<String, String>>,
@@ -354,24 +368,40 @@ async fn run_action(
         )));
     };
     match action {
-        "archive" => state.store.archive_run(id).await?,
-        "unarchive" => state.store.unarchive_run(id).await?,
+        "archive" => Ok(archive_run(&state, id).await?.into_response()),
+        "unarchive" => Ok(unarchive_run(&state, id).await?.into_response()),
         "reportMetrics" => {
             let request: ApiReportRunMetricsRequest = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::invalid_argument(format!("request body: {e}")))?;
-            return Ok(Json(report_metrics(&state, id, request).await?).into_response());
+            Ok(Json(report_metrics(&state, id, request).await?).into_response())
         }
-        other => {
-            return Err(ApiError::invalid_argument(format!(
-                "unknown run action ':{other}' (archive, unarchive, reportMetrics)"
-            )));
-        }
+        other => Err(ApiError::invalid_argument(format!(
+            "unknown run action ':{other}' (archive, unarchive, reportMetrics)"
+        ))),
     }
-    Ok(Json(json!({})).into_response())
+}
+
+/// Archive a run: hidden from default lists, kept with its logs.
+#[utoipa::path(post, path = "/apis/v1beta1/runs/{id}:archive", tag = "runs", params(("id" = String, Path, description = "run ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
+async fn archive_run(state: &Shared, id: &str) -> ApiResult<Json<Empty>> {
+    state.store.archive_run(id).await?;
+    Ok(empty())
+}
+
+#[utoipa::path(post, path = "/apis/v1beta1/runs/{id}:unarchive", tag = "runs", params(("id" = String, Path, description = "run ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
+async fn unarchive_run(state: &Shared, id: &str) -> ApiResult<Json<Empty>> {
+    state.store.unarchive_run(id).await?;
+    Ok(empty())
 }
 
 /// Record a step's metrics: each one is answered on its own (invalid, duplicate, ok), as
 /// KFP does, so one bad metric does not lose the others.
+#[utoipa::path(post, path = "/apis/v1beta1/runs/{id}:reportMetrics", tag = "runs",
+    params(("id" = String, Path, description = "run ID")), request_body = ApiReportRunMetricsRequest,
+    responses((status = 200, description = "one result per metric", body = ApiReportRunMetricsResponse),
+        (status = 400, body = ApiStatus), (status = 404, body = ApiStatus)))]
 async fn report_metrics(
     state: &Shared,
     run_id: &str,
@@ -450,6 +480,10 @@ fn format_name(format: RunMetricFormat) -> &'static str {
 
 /// `GET /runs/{id}/nodes/{node}/artifacts/{name}:read`: the stored artifact (Argo's
 /// tar+gzip), base64 in `data`, as KFP serves it.
+#[utoipa::path(get, path = "/apis/v1beta1/runs/{id}/nodes/{node_id}/artifacts/{artifact_name}:read", tag = "runs",
+    params(("id" = String, Path, description = "run ID"), ("node_id" = String, Path, description = "node ID in the workflow status"),
+        ("artifact_name" = String, Path, description = "output artifact name")),
+    responses((status = 200, body = ApiReadArtifactResponse), (status = 404, body = ApiStatus)))]
 async fn read_artifact(
     State(state): State<Shared>,
     Path((id, node_id, segment)): Path<(String, String, String)>,
@@ -486,10 +520,14 @@ async fn read_artifact(
     Ok(Json(ApiReadArtifactResponse::from_bytes(&bytes)))
 }
 
+/// Stop a run; its exit handlers still run.
+#[utoipa::path(post, path = "/apis/v1beta1/runs/{id}/terminate", tag = "runs", params(("id" = String, Path, description = "run ID")),
+    responses((status = 200, body = Empty), (status = 400, description = "the run already finished", body = ApiStatus),
+        (status = 404, body = ApiStatus)))]
 async fn terminate_run(
     State(state): State<Shared>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Empty>> {
     let detail = state.store.get_run(&id).await?;
     if crate::store::FINISHED_STATUSES.contains(&detail.run.status.as_str()) {
         return Err(ApiError::failed_precondition(format!(
@@ -502,12 +540,15 @@ async fn terminate_run(
         .backend
         .terminate(&name)
         .map_err(|e| ApiError::failed_precondition(e.to_string()))?;
-    Ok(Json(json!({})))
+    Ok(empty())
 }
 
 /// Run a Failed/Error run again: the whole workflow, under a new workflow name (the
 /// previous attempt's logs and artifacts stay where they were).
-async fn retry_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/apis/v1beta1/runs/{id}/retry", tag = "runs", params(("id" = String, Path, description = "run ID")),
+    responses((status = 200, body = Empty), (status = 400, description = "the run did not fail", body = ApiStatus),
+        (status = 404, body = ApiStatus)))]
+async fn retry_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Empty>> {
     let detail = state.store.get_run(&id).await?;
     if !matches!(detail.run.status.as_str(), "Failed" | "Error") {
         return Err(ApiError::failed_precondition(format!(
@@ -555,7 +596,7 @@ async fn retry_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiRe
     }) {
         Ok(status) => {
             tokio::spawn(sync_status(state.clone(), id, name, status));
-            Ok(Json(json!({})))
+            Ok(empty())
         }
         Err(e) => {
             let update = RunStatusUpdate {
@@ -570,17 +611,24 @@ async fn retry_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiRe
     }
 }
 
-async fn delete_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+/// Delete a run (stopping it first if it still runs).
+#[utoipa::path(delete, path = "/apis/v1beta1/runs/{id}", tag = "runs", params(("id" = String, Path, description = "run ID")),
+    responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
+async fn delete_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Empty>> {
     let detail = state.store.get_run(&id).await?;
     if !crate::store::FINISHED_STATUSES.contains(&detail.run.status.as_str()) {
         // A run still going is stopped first; one already gone needs nothing.
         let _ = state.backend.terminate(&workflow_name(&detail));
     }
     state.store.delete_run(&id).await?;
-    Ok(Json(json!({})))
+    Ok(empty())
 }
 
 /// The log of one node of a run, as plain text (kept after the run ends).
+#[utoipa::path(get, path = "/apis/v1alpha1/runs/{id}/nodes/{node_id}/log", tag = "runs",
+    params(("id" = String, Path, description = "run ID"), ("node_id" = String, Path, description = "node ID in the workflow status")),
+    responses((status = 200, description = "the node's stdout and stderr", content_type = "text/plain", body = String),
+        (status = 404, body = ApiStatus)))]
 async fn node_log(
     State(state): State<Shared>,
     Path((id, node_id)): Path<(String, String)>,

@@ -28,12 +28,19 @@ pub const MAX_PAGE_SIZE: u32 = 200;
 /// gets a message naming it (axum's `Query` would answer with its own text). Use with
 /// `Query<ListParams>`; other parameters of the route (`resource_reference_key.type`,
 /// `namespace`, ...) are ignored here and read by the handler.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// `next_page_token` of the previous page; alone it is a complete request.
     pub page_token: String,
+    /// Items per page: default 20, at most 200.
+    #[param(value_type = Option<i32>)]
     pub page_size: String,
+    /// A field, optionally followed by ` desc` (e.g. `created_at desc`).
     pub sort_by: String,
+    /// A URL-encoded JSON filter (`{"predicates": [{"key": "name", "op": "EQUALS",
+    /// "string_value": "x"}]}`), in snake_case or lowerCamelCase.
     pub filter: String,
 }
 

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::api::wire::{int64, is_default, opt_int64, proto_enum, timestamp};
 
@@ -87,11 +88,12 @@ proto_enum! {
 }
 
 /// `ApiPipeline`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiPipeline {
     #[serde(skip_serializing_if = "is_default")]
     pub id: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
@@ -115,13 +117,14 @@ pub struct ApiPipeline {
 }
 
 /// `ApiPipelineVersion`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiPipelineVersion {
     #[serde(skip_serializing_if = "is_default")]
     pub id: String,
     #[serde(skip_serializing_if = "is_default")]
     pub name: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
@@ -141,7 +144,7 @@ pub struct ApiPipelineVersion {
 }
 
 /// `ApiUrl`: where a pipeline package can be fetched from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiUrl {
     #[serde(skip_serializing_if = "is_default", alias = "pipelineUrl")]
@@ -149,7 +152,7 @@ pub struct ApiUrl {
 }
 
 /// `ApiParameter`: a pipeline parameter (value as a string, as Argo has it).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiParameter {
     #[serde(skip_serializing_if = "is_default")]
@@ -159,7 +162,7 @@ pub struct ApiParameter {
 }
 
 /// `ApiExperiment`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiExperiment {
     #[serde(skip_serializing_if = "is_default")]
@@ -168,6 +171,7 @@ pub struct ApiExperiment {
     pub name: String,
     #[serde(skip_serializing_if = "is_default")]
     pub description: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
@@ -181,7 +185,7 @@ pub struct ApiExperiment {
 }
 
 /// `ApiRun`. `status` is the Argo workflow phase (`Pending`, `Running`, `Succeeded`, ...).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiRun {
     #[serde(skip_serializing_if = "is_default")]
@@ -198,18 +202,21 @@ pub struct ApiRun {
     pub resource_references: Vec<ApiResourceReference>,
     #[serde(skip_serializing_if = "is_default", alias = "serviceAccount")]
     pub service_account: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
         alias = "createdAt"
     )]
     pub created_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
         alias = "scheduledAt"
     )]
     pub scheduled_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
@@ -228,7 +235,7 @@ pub struct ApiRun {
 }
 
 /// `ApiRunDetail`: what get/create run return.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiRunDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,7 +245,7 @@ pub struct ApiRunDetail {
 }
 
 /// `ApiPipelineRuntime`: the run's manifests as JSON strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiPipelineRuntime {
     #[serde(skip_serializing_if = "is_default")]
@@ -249,7 +256,7 @@ pub struct ApiPipelineRuntime {
 }
 
 /// `ApiPipelineSpec`: what a run or job executes (a pipeline ID or an inline manifest).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiPipelineSpec {
     #[serde(skip_serializing_if = "is_default", alias = "pipelineId")]
@@ -268,7 +275,7 @@ pub struct ApiPipelineSpec {
 }
 
 /// `PipelineSpecRuntimeConfig` (v2 pipelines run through the v1 API).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineSpecRuntimeConfig {
     /// Sorted by name, so output is deterministic.
@@ -280,9 +287,10 @@ pub struct PipelineSpecRuntimeConfig {
 
 /// `ApiValue`: a oneof of int64 (as a string), double or string. Each member has
 /// presence, so `0`/`""` are sent when set; at most one should be set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiValue {
+    #[schema(value_type = Option<String>, format = Int64)]
     #[serde(
         with = "opt_int64",
         skip_serializing_if = "Option::is_none",
@@ -296,7 +304,7 @@ pub struct ApiValue {
 }
 
 /// `ApiResourceReference`: e.g. a run's owning experiment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiResourceReference {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -326,7 +334,7 @@ impl ApiResourceReference {
 }
 
 /// `ApiResourceKey`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiResourceKey {
     #[serde(skip_serializing_if = "is_default")]
@@ -336,7 +344,7 @@ pub struct ApiResourceKey {
 }
 
 /// `ApiRunMetric`: one number a step reported.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiRunMetric {
     #[serde(skip_serializing_if = "is_default")]
@@ -351,7 +359,7 @@ pub struct ApiRunMetric {
 }
 
 /// `ApiReportRunMetricsRequest` (the body of `POST /runs/{run_id}:reportMetrics`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiReportRunMetricsRequest {
     #[serde(skip_serializing_if = "is_default", alias = "runId")]
@@ -361,7 +369,7 @@ pub struct ApiReportRunMetricsRequest {
 }
 
 /// `ApiReportRunMetricsResponse`: one result per reported metric.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiReportRunMetricsResponse {
     #[serde(skip_serializing_if = "is_default")]
@@ -369,7 +377,7 @@ pub struct ApiReportRunMetricsResponse {
 }
 
 /// `ReportRunMetricsResponseReportRunMetricResult`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ReportRunMetricResult {
     #[serde(skip_serializing_if = "is_default")]
@@ -383,7 +391,7 @@ pub struct ReportRunMetricResult {
 }
 
 /// `ApiJob`: a recurring run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiJob {
     #[serde(skip_serializing_if = "is_default")]
@@ -399,6 +407,7 @@ pub struct ApiJob {
     #[serde(skip_serializing_if = "is_default", alias = "serviceAccount")]
     pub service_account: String,
     /// int64, so a JSON string; KFP allows 1..=10.
+    #[schema(value_type = String, format = Int64, default = "0")]
     #[serde(
         with = "int64",
         skip_serializing_if = "is_default",
@@ -409,12 +418,14 @@ pub struct ApiJob {
     pub trigger: Option<ApiTrigger>,
     #[serde(skip_serializing_if = "is_default")]
     pub mode: JobMode,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
         alias = "createdAt"
     )]
     pub created_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
@@ -432,7 +443,7 @@ pub struct ApiJob {
 }
 
 /// `ApiTrigger`: a oneof of cron or periodic schedule.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiTrigger {
     #[serde(skip_serializing_if = "Option::is_none", alias = "cronSchedule")]
@@ -442,15 +453,17 @@ pub struct ApiTrigger {
 }
 
 /// `ApiCronSchedule`: a 6-field cron (seconds first) within an optional window.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiCronSchedule {
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
         alias = "startTime"
     )]
     pub start_time: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
@@ -462,15 +475,17 @@ pub struct ApiCronSchedule {
 }
 
 /// `ApiPeriodicSchedule`: every `interval_second` seconds within an optional window.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiPeriodicSchedule {
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
         alias = "startTime"
     )]
     pub start_time: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     #[serde(
         with = "timestamp",
         skip_serializing_if = "Option::is_none",
@@ -478,6 +493,7 @@ pub struct ApiPeriodicSchedule {
     )]
     pub end_time: Option<DateTime<Utc>>,
     /// int64, so a JSON string.
+    #[schema(value_type = String, format = Int64, default = "0")]
     #[serde(
         with = "int64",
         skip_serializing_if = "is_default",
@@ -487,7 +503,7 @@ pub struct ApiPeriodicSchedule {
 }
 
 /// `ApiListRunsResponse`. An empty page serializes as `{}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiListRunsResponse {
     #[serde(skip_serializing_if = "is_default")]
@@ -499,7 +515,7 @@ pub struct ApiListRunsResponse {
 }
 
 /// `ApiListPipelinesResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiListPipelinesResponse {
     #[serde(skip_serializing_if = "is_default")]
@@ -511,7 +527,7 @@ pub struct ApiListPipelinesResponse {
 }
 
 /// `ApiListPipelineVersionsResponse` (the list is called `versions`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiListPipelineVersionsResponse {
     #[serde(skip_serializing_if = "is_default")]
@@ -523,7 +539,7 @@ pub struct ApiListPipelineVersionsResponse {
 }
 
 /// `ApiListExperimentsResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiListExperimentsResponse {
     #[serde(skip_serializing_if = "is_default")]
@@ -535,7 +551,7 @@ pub struct ApiListExperimentsResponse {
 }
 
 /// `ApiListJobsResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiListJobsResponse {
     #[serde(skip_serializing_if = "is_default")]
@@ -547,7 +563,7 @@ pub struct ApiListJobsResponse {
 }
 
 /// `ApiGetTemplateResponse`: the pipeline's workflow YAML.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiGetTemplateResponse {
     #[serde(skip_serializing_if = "is_default")]
@@ -555,15 +571,33 @@ pub struct ApiGetTemplateResponse {
 }
 
 /// `ApiGetHealthzResponse`. Single-user mode answers `{}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiGetHealthzResponse {
     #[serde(skip_serializing_if = "is_default")]
     pub multi_user: bool,
 }
 
+/// The empty message (`google.protobuf.Empty`) that deletes and actions answer: `{}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Empty {}
+
+/// `ApiStatus` / `GoogleRpcStatus`: every error body. `error` is what kfp 1.8's client
+/// reads, `message` what newer gateways send; both carry the same text.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ApiStatus {
+    pub error: String,
+    /// The gRPC code (3 invalid argument, 5 not found, 6 already exists, 9 failed
+    /// precondition, 13 internal, ...).
+    pub code: i32,
+    pub message: String,
+    /// Always empty here.
+    #[schema(value_type = Vec<Object>)]
+    pub details: Vec<serde_json::Value>,
+}
+
 /// `ApiReadArtifactResponse`: proto `bytes`, so base64 text on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ApiReadArtifactResponse {
     #[serde(skip_serializing_if = "is_default")]
