@@ -331,3 +331,63 @@ async fn empty_list_is_an_empty_object() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page, json!({}));
 }
+
+/// A run still executing when its experiment is deleted is stopped, not left running
+/// with no row to report to.
+#[tokio::test]
+async fn deleting_an_experiment_stops_its_runs() {
+    let server = server().await;
+    let experiment = create(&server, "doomed").await;
+    let marks = tempfile::tempdir().expect("temp dir");
+    let started = marks.path().join("started");
+    let finished = marks.path().join("finished");
+    let script = format!(
+        "touch {}; sleep 3; touch {}",
+        started.display(),
+        finished.display()
+    );
+    let manifest = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"generateName": "slow-"},
+        "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "container": {"image": "alpine", "command": ["sh", "-c", script]}}]}
+    });
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({
+            "name": "slow",
+            "pipeline_spec": {"workflow_manifest": manifest.to_string()},
+            "resource_references": [{"key": {"type": "EXPERIMENT", "id": experiment},
+                                     "relationship": "OWNER"}],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let run = str_of(&body, "/run/id").to_owned();
+    for _ in 0..200 {
+        if started.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(started.exists(), "the run never started");
+
+    let (status, body) = call(
+        &server,
+        "DELETE",
+        &format!("/apis/v1beta1/experiments/{experiment}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = call(&server, "GET", &format!("/apis/v1beta1/runs/{run}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Past the point where the step would have finished had it not been stopped.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert!(
+        !finished.exists(),
+        "the run of the deleted experiment kept running"
+    );
+}

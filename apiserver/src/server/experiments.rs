@@ -197,6 +197,8 @@ async fn delete_experiment(
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<Empty>> {
     let id = path_param(id)?;
+    state.store.get_experiment(&id).await?;
+    super::runs::stop_runs_of_experiment(&state, &id).await?;
     state.store.delete_experiment(&id).await?;
     Ok(empty())
 }

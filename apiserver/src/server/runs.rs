@@ -31,7 +31,7 @@ use crate::api::wire::ProtoEnum;
 use crate::list::Resource;
 use crate::store::{
     MetricRow, MetricStatus, NewMetric, NewRun, RunDetail, RunRow, RunScope, RunStatusUpdate,
-    StorageState,
+    StorageState, StoreError,
 };
 
 /// Status is written at most this often while a run changes (and always at its end).
@@ -265,8 +265,15 @@ async fn sync_status(
             workflow_status: serde_json::to_string(&snapshot).ok(),
             error: snapshot.message.clone().filter(|_| done),
         };
-        if let Err(e) = state.store.update_run_status(&run_id, &update).await {
-            eprintln!("run {run_id}: cannot store its status: {e}");
+        match state.store.update_run_status(&run_id, &update).await {
+            Ok(()) => {}
+            // Deleted while it ran (the delete stopped it): nobody is left to tell.
+            Err(StoreError::NotFound { .. }) => {
+                if !done {
+                    let _ = state.backend.terminate(&name);
+                }
+            }
+            Err(e) => eprintln!("run {run_id}: cannot store its status: {e}"),
         }
         if done {
             state.backend.finished(&name);
@@ -277,6 +284,19 @@ async fn sync_status(
             return;
         }
     }
+}
+
+/// Stop every run of `experiment_id` still executing (before the experiment is deleted,
+/// so no run goes on without a row to report to).
+pub(super) async fn stop_runs_of_experiment(state: &Shared, experiment_id: &str) -> ApiResult<()> {
+    for run in state.store.unfinished_runs().await? {
+        if run.experiment_id == experiment_id {
+            let detail = state.store.get_run(&run.id).await?;
+            // A run that already ended between the two reads needs nothing.
+            let _ = state.backend.terminate(&workflow_name(&detail));
+        }
+    }
+    Ok(())
 }
 
 /// Runs a previous server left Pending/Running cannot be followed any more (the local
