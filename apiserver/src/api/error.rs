@@ -8,6 +8,9 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+/// axum's default body limit, which JSON requests keep (uploads have their own).
+pub const JSON_BODY_LIMIT: usize = 2 << 20;
+
 /// The gRPC status codes the server uses, with their numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrpcCode {
@@ -91,6 +94,16 @@ impl ApiError {
         Self::new(GrpcCode::PermissionDenied, message)
     }
 
+    /// 413: a body or upload over its limit; the message should name the limit.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            // RESOURCE_EXHAUSTED
+            code: 8,
+            message: message.into(),
+        }
+    }
+
     /// 501: a route KFP has that this server does not implement.
     pub fn unimplemented(message: impl Into<String>) -> Self {
         Self::new(GrpcCode::Unimplemented, message)
@@ -119,8 +132,15 @@ impl IntoResponse for ApiError {
 }
 
 /// axum's `Json` extractor answers 415/422 on its own; KFP answers 400 for any bad body.
+/// A body over the size limit stays a 413 (RESOURCE_EXHAUSTED), as oversized uploads are.
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::too_large(format!(
+                "request body: larger than the limit of {} MiB for JSON requests",
+                JSON_BODY_LIMIT >> 20
+            ));
+        }
         ApiError::invalid_argument(format!("request body: {}", rejection.body_text()))
     }
 }

@@ -192,15 +192,10 @@ impl IntoResponse for UploadError {
 
 /// 413 naming the limit.
 fn too_large(max_upload: usize, what: &str) -> ApiError {
-    ApiError {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        // RESOURCE_EXHAUSTED
-        code: 8,
-        message: format!(
-            "{what} is larger than the upload limit of {} ({max_upload} bytes)",
-            human_size(max_upload)
-        ),
-    }
+    ApiError::too_large(format!(
+        "{what} is larger than the upload limit of {} ({max_upload} bytes)",
+        human_size(max_upload)
+    ))
 }
 
 fn human_size(bytes: usize) -> String {
