@@ -171,7 +171,7 @@ fn pipelines_experiments_and_runs_round_trip() {
     // The same name again is a conflict that says what to do; a version is fine.
     let again = kfp(url, &["pipeline", "upload", hello]);
     assert_eq!(again.status.code(), Some(1), "{}", both(&again));
-    assert!(stderr(&again).contains("--version-of"), "{}", both(&again));
+    assert!(stderr(&again).contains("--version-of PIPELINE_ID"), "{}", both(&again));
     let version = json(
         url,
         &[

@@ -100,7 +100,8 @@ fn upload(args: &UploadArgs) -> Result<ExitCode, Failure> {
                     } => HttpError::Status {
                         status: 409,
                         message: format!(
-                            "{message}; add the file as a new version with --version-of                              PIPELINE_ID (see `kfp pipeline list`), or pick another --name"
+                            "{message}; add the file as a new version with --version-of \
+                             PIPELINE_ID (see `kfp pipeline list`), or pick another --name"
                         ),
                         request,
                     },
