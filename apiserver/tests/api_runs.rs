@@ -202,9 +202,8 @@ async fn bad_runs_are_refused_and_nothing_is_stored() {
     assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn runs_left_in_flight_are_failed_with_a_reason_on_start() {
-    let server = server().await;
+/// A run stored as Running by a server that is gone, with this manifest.
+async fn orphan(server: &Server, name: &str, manifest: &str) -> String {
     let store = &server.state.store;
     let experiment = store
         .default_experiment("")
@@ -212,7 +211,7 @@ async fn runs_left_in_flight_are_failed_with_a_reason_on_start() {
         .expect("Default experiment");
     let run = store
         .create_run(&kfp_apiserver::store::NewRun {
-            name: "orphan".into(),
+            name: name.into(),
             description: String::new(),
             experiment_id: experiment.id.clone(),
             pipeline_id: None,
@@ -220,7 +219,7 @@ async fn runs_left_in_flight_are_failed_with_a_reason_on_start() {
             job_id: None,
             service_account: String::new(),
             parameters: json!([]),
-            workflow_manifest: SLEEPER.into(),
+            workflow_manifest: manifest.into(),
             backend: "local".into(),
             scheduled_at: None,
         })
@@ -236,18 +235,35 @@ async fn runs_left_in_flight_are_failed_with_a_reason_on_start() {
         )
         .await
         .expect("status");
+    run.run.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_left_in_flight_are_resumed_or_failed_with_a_reason_on_start() {
+    let server = server().await;
+    let named: Value = serde_json::from_str(DIAMOND).expect("JSON");
+    let mut named = named;
+    named["metadata"] = json!({"name": "diamond-orphan"});
+    let resumable = orphan(&server, "resumable", &named.to_string()).await;
+    let broken = orphan(&server, "broken", "{\"kind\": \"Workflow\"").await;
+
     let reconciled = kfp_apiserver::server::reconcile(&server.state)
         .await
         .expect("reconcile");
-    assert_eq!(reconciled, 1);
-    let after = store.get_run(&run.run.id).await.expect("the run");
+    assert_eq!(reconciled.resumed, 1);
+    assert_eq!(reconciled.failed, 1);
+
+    let after = server.state.store.get_run(&broken).await.expect("the run");
     assert_eq!(after.run.status, "Failed");
     assert!(
-        after.run.error.contains("server stopped"),
+        after.run.error.contains("server stopped") && after.run.error.contains("unreadable"),
         "{}",
         after.run.error
     );
     assert!(after.run.finished_at > 0);
+
+    let done = wait_finished(&server, &resumable).await;
+    assert_eq!(done["run"]["status"], "Succeeded", "{done}");
 }
 
 const PRODUCER: &str = r#"{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow",
@@ -332,11 +348,18 @@ async fn metrics_are_reported_once_and_artifacts_read_back() {
 async fn a_failed_run_is_retried_and_only_finished_failures_can_be() {
     let server = server().await;
     let flag = server.dir.path().join("second-time");
-    // Fails the first time (and leaves a flag), succeeds the second.
+    let count = server.dir.path().join("first-step-runs");
+    // `first` succeeds and counts its runs; `flaky` fails the first time (and leaves a
+    // flag), succeeds the second.
     let flaky = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
         "metadata": {"generateName": "flaky-"},
-        "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {
-            "image": "alpine", "command": ["sh", "-c",
+        "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "dag": {"tasks": [
+                {"name": "first", "template": "count"},
+                {"name": "then", "template": "flaky", "dependencies": ["first"]}]}},
+            {"name": "count", "container": {"image": "alpine", "command": ["sh", "-c",
+                format!("echo ran >> {}", count.display())]}},
+            {"name": "flaky", "container": {"image": "alpine", "command": ["sh", "-c",
                 format!("test -f {0} || {{ touch {0}; exit 3; }}", flag.display())]}}]}})
     .to_string();
     let (code, created) = call(
@@ -361,6 +384,36 @@ async fn a_failed_run_is_retried_and_only_finished_failures_can_be() {
     let second = wait_finished(&server, &id).await;
     assert_eq!(second["run"]["status"], "Succeeded", "{second}");
     assert_eq!(second["run"]["name"], "flaky");
+    // Only what failed ran again, under the same workflow (node IDs and logs stay valid).
+    let runs_of_first = std::fs::read_to_string(&count).expect("the count");
+    assert_eq!(
+        runs_of_first.lines().count(),
+        1,
+        "the succeeded step ran again"
+    );
+    let manifest = |detail: &Value| -> Value {
+        serde_json::from_str(
+            detail["pipeline_runtime"]["workflow_manifest"]
+                .as_str()
+                .unwrap_or_default(),
+        )
+        .expect("the workflow")
+    };
+    let (before, after) = (manifest(&first), manifest(&second));
+    assert_eq!(before["metadata"]["name"], after["metadata"]["name"]);
+    let first_node = |wf: &Value| -> Value {
+        wf["status"]["nodes"]
+            .as_object()
+            .and_then(|nodes| nodes.values().find(|n| n["displayName"] == "first"))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(first_node(&before)["phase"], "Succeeded");
+    assert_eq!(
+        first_node(&before)["startedAt"],
+        first_node(&after)["startedAt"],
+        "the kept step keeps its times"
+    );
     let (code, body) = call(
         &server,
         "POST",

@@ -6,6 +6,7 @@
 //! [`client`].
 
 mod client;
+mod demo;
 mod progress;
 mod report;
 mod resume;

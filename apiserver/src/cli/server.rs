@@ -1,4 +1,7 @@
 //! `kfp server`: the API server on this machine, with the embedded engine as backend.
+//!
+//! `--demo` ([`super::demo`]) builds the samples, serves them with their binary as the
+//! function binary, and uploads and runs each once the listener is bound.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,8 +12,8 @@ use anyhow::{Context, anyhow};
 use clap::{Args, ValueEnum};
 use kfp_engine::{Engine, EngineConfig};
 
-use super::{Failure, default_root};
-use crate::server::{LocalBackend, ServerConfig, serve};
+use super::{Failure, default_root, demo};
+use crate::server::{LocalBackend, ServerConfig, serve_with};
 
 /// Arguments of `kfp server`.
 #[derive(Debug, Args)]
@@ -32,6 +35,14 @@ pub struct ServerArgs {
     /// Largest accepted pipeline upload, in MiB
     #[arg(long, value_name = "MIB", default_value_t = 32)]
     pub max_upload_mib: usize,
+    /// The pipeline binary that Rust-function steps of every run call (the local engine
+    /// runs it in place of the image's /usr/local/bin/pipelines)
+    #[arg(long, value_name = "PATH")]
+    pub function_binary: Option<PathBuf>,
+    /// Build the sample pipelines, upload each and run it once in experiment "Samples"
+    /// (first start only; run from the kfp-rs checkout)
+    #[arg(long, conflicts_with = "function_binary")]
+    pub demo: bool,
 }
 
 /// The backends a server can run pipelines on.
@@ -53,9 +64,36 @@ pub fn run(args: ServerArgs) -> Result<ExitCode, Failure> {
     let data_dir = std::path::absolute(&data_dir)
         .with_context(|| format!("--data-dir {}", data_dir.display()))
         .map_err(Failure::usage)?;
+    // Checked before anything is created: a wrong path is a usage error.
+    let given_binary = args
+        .function_binary
+        .as_deref()
+        .map(|path| {
+            std::fs::canonicalize(path)
+                .with_context(|| {
+                    format!(
+                        "--function-binary {}: give the path of a built pipeline binary \
+                         (e.g. target/debug/pipelines)",
+                        path.display()
+                    )
+                })
+                .map_err(Failure::usage)
+        })
+        .transpose()?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))
         .map_err(Failure::failed)?;
+    let demo = if args.demo {
+        Some(demo::prepare(&data_dir)?)
+    } else {
+        None
+    };
+    // --demo conflicts with --function-binary: the samples' binary is the one.
+    let function_binary = demo.as_ref().map(|d| d.binary.clone()).or(given_binary);
+    let mut engine_config = EngineConfig::new(&data_dir);
+    if let Some(demo) = &demo {
+        engine_config.env.extend(demo.engine_env());
+    }
     let database_url = args
         .db
         .clone()
@@ -73,10 +111,19 @@ pub fn run(args: ServerArgs) -> Result<ExitCode, Failure> {
         .block_on(async {
             let backend = match args.backend {
                 BackendKind::Local => {
-                    Arc::new(LocalBackend::new(Engine::new(EngineConfig::new(&data_dir))))
+                    let mut local = LocalBackend::new(Engine::new(engine_config));
+                    if let Some(binary) = function_binary {
+                        local = local.with_function_binary(binary);
+                    }
+                    Arc::new(local)
                 }
             };
-            serve(config, backend).await
+            serve_with(config, backend, |address| {
+                if let Some(demo) = demo {
+                    demo::start(demo, address);
+                }
+            })
+            .await
         })
         .map_err(Failure::failed)?;
     Ok(ExitCode::SUCCESS)

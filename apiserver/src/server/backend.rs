@@ -17,6 +17,9 @@ pub struct Submission {
     /// The workflow, `metadata.name` set to the run's unique name.
     pub workflow: Workflow,
     pub parameters: Vec<(String, String)>,
+    /// Run again what did not succeed in this earlier status of the same workflow (a
+    /// retry, or a run resumed after a restart); what succeeded is kept, not rerun.
+    pub retry_of: Option<WorkflowStatus>,
 }
 
 /// Why a backend could not act.
@@ -54,6 +57,10 @@ pub trait Backend: Send + Sync + Debug {
 #[derive(Debug)]
 pub struct LocalBackend {
     engine: Engine,
+    /// The pipeline binary that Rust-function steps of every run call (the image's
+    /// `/usr/local/bin/pipelines` does not exist on this machine); `None` leaves their
+    /// argv as compiled, so such steps fail naming the missing program.
+    function_binary: Option<PathBuf>,
     running: Mutex<HashMap<String, Arc<RunHandle>>>,
 }
 
@@ -61,8 +68,17 @@ impl LocalBackend {
     pub fn new(engine: Engine) -> Self {
         LocalBackend {
             engine,
+            function_binary: None,
             running: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Run the Rust-function steps of every run with `binary` (`kfp server
+    /// --function-binary`, or the samples' binary `--demo` builds). It should be absolute:
+    /// each step runs in its own directory.
+    pub fn with_function_binary(mut self, binary: PathBuf) -> Self {
+        self.function_binary = Some(binary);
+        self
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RunHandle>>> {
@@ -83,7 +99,13 @@ impl Backend for LocalBackend {
     ) -> Result<watch::Receiver<WorkflowStatus>, BackendError> {
         let options = RunOptions {
             parameters: submission.parameters,
-            ..RunOptions::default()
+            function_binary: self.function_binary.clone(),
+            name: submission
+                .retry_of
+                .is_some()
+                .then(|| submission.workflow.metadata.name.clone())
+                .flatten(),
+            retry_of: submission.retry_of,
         };
         let handle = self
             .engine
@@ -118,7 +140,15 @@ impl Backend for LocalBackend {
     }
 
     fn finished(&self, run_name: &str) {
-        self.running().remove(run_name);
+        let mut running = self.running();
+        // A retry reuses the name: keep its handle if it started before the previous
+        // attempt's follower got here.
+        if running
+            .get(run_name)
+            .is_some_and(|handle| handle.status().phase.is_completed())
+        {
+            running.remove(run_name);
+        }
     }
 
     fn artifact_path(&self, key: &str) -> Option<PathBuf> {

@@ -67,6 +67,18 @@ pub fn router(state: Shared) -> Router {
 
 /// Open the store, reconcile runs left in flight, and serve until Ctrl-C.
 pub async fn serve(config: ServerConfig, backend: Arc<dyn Backend>) -> anyhow::Result<()> {
+    serve_with(config, backend, |_| {}).await
+}
+
+/// [`serve`], calling `on_listening` with the bound address once the listener is bound
+/// and before requests are served (connections it makes wait in the listen queue, so it
+/// must not block: `kfp server --demo` starts a thread there that uploads the samples
+/// through the API; with port 0 it is also how the caller learns the port).
+pub async fn serve_with(
+    config: ServerConfig,
+    backend: Arc<dyn Backend>,
+    on_listening: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
     use anyhow::Context;
     let store = Store::open(&config.database_url)
         .await
@@ -77,18 +89,28 @@ pub async fn serve(config: ServerConfig, backend: Arc<dyn Backend>) -> anyhow::R
         max_upload_bytes: config.max_upload_bytes,
     });
     let reconciled = reconcile(&state).await?;
-    if reconciled > 0 {
-        eprintln!("marked {reconciled} run(s) left in flight by the previous server as Failed");
+    if reconciled.resumed > 0 {
+        eprintln!(
+            "resumed {} run(s) the previous server left in flight (steps that had succeeded are kept)",
+            reconciled.resumed
+        );
+    }
+    if reconciled.failed > 0 {
+        eprintln!(
+            "marked {} run(s) left in flight by the previous server as Failed (they could not be resumed)",
+            reconciled.failed
+        );
     }
     let scheduler = scheduler::spawn(state.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
     eprintln!(
-        "kfp server listening on http://{} (data in {})",
-        listener.local_addr()?,
+        "kfp server listening on http://{address} (data in {})",
         config.data_dir.display()
     );
+    on_listening(address);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use kfp::argo::{Workflow, WorkflowStatus};
+use kfp::argo::{NodePhase, Workflow, WorkflowPhase, WorkflowStatus};
 use kfp_engine::Engine;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -167,6 +167,7 @@ pub async fn start_run(state: &Shared, start: StartRun) -> ApiResult<RunDetail> 
     match state.backend.submit(Submission {
         workflow,
         parameters,
+        retry_of: None,
     }) {
         Ok(status) => {
             tokio::spawn(sync_status(state.clone(), run_id.clone(), name, status));
@@ -299,23 +300,57 @@ pub(super) async fn stop_runs_of_experiment(state: &Shared, experiment_id: &str)
     Ok(())
 }
 
-/// Runs a previous server left Pending/Running cannot be followed any more (the local
-/// engine's processes died with it): they are failed with a reason, never left Running.
-pub async fn reconcile(state: &Shared) -> anyhow::Result<usize> {
-    let unfinished = state.store.unfinished_runs().await?;
-    for run in &unfinished {
-        let update = RunStatusUpdate {
-            status: "Failed".to_owned(),
-            finished_at: Some(Utc::now().timestamp()),
-            workflow_status: None,
-            error: Some(
-                "the server stopped while this run was in flight; the local engine cannot resume it (create the run again)"
-                    .to_owned(),
-            ),
-        };
-        state.store.update_run_status(&run.id, &update).await?;
+/// What [`reconcile`] did with the runs a previous server left in flight.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Started again: what had succeeded is kept, the rest runs.
+    pub resumed: usize,
+    /// Could not be started again: failed with the reason.
+    pub failed: usize,
+}
+
+/// Runs a previous server left Pending/Running lost their processes with it. Each is
+/// resumed from its last stored status (the steps that had succeeded are kept, the ones
+/// interrupted run again), or failed with the reason when that is impossible; none is
+/// left Running.
+pub async fn reconcile(state: &Shared) -> anyhow::Result<Reconciled> {
+    let mut done = Reconciled::default();
+    for run in state.store.unfinished_runs().await? {
+        let detail = state.store.get_run(&run.id).await?;
+        let previous = interrupted(stored_status(&detail).unwrap_or_default());
+        match resubmit(state, &detail, previous).await {
+            Ok(()) => done.resumed += 1,
+            Err(reason) => {
+                let update = RunStatusUpdate {
+                    status: "Failed".to_owned(),
+                    finished_at: Some(Utc::now().timestamp()),
+                    workflow_status: None,
+                    error: Some(format!(
+                        "the server stopped while this run was in flight, and it cannot be \
+                         resumed: {reason}"
+                    )),
+                };
+                state.store.update_run_status(&run.id, &update).await?;
+                done.failed += 1;
+            }
+        }
     }
-    Ok(unfinished.len())
+    Ok(done)
+}
+
+/// A status cut short by a stop: every node not completed failed, and so did the run, which
+/// is what a retry starts from.
+fn interrupted(mut status: WorkflowStatus) -> WorkflowStatus {
+    const WHY: &str = "interrupted: the server stopped";
+    for node in status.nodes.values_mut() {
+        if !node.phase.is_fulfilled() {
+            node.phase = NodePhase::Failed;
+            node.message = Some(WHY.to_owned());
+        }
+    }
+    status.phase = WorkflowPhase::Failed;
+    status.message = Some(WHY.to_owned());
+    status
 }
 
 /// One run with its workflow and live status (`pipeline_runtime.workflow_manifest`).
@@ -580,21 +615,25 @@ async fn retry_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiRe
             }
         )));
     }
-    let mut workflow: Workflow = serde_json::from_str(&detail.workflow_manifest).map_err(|e| {
-        ApiError::internal(format!(
-            "the stored workflow of run {id} is unreadable: {e}"
+    let previous = stored_status(&detail).ok_or_else(|| {
+        ApiError::failed_precondition(format!(
+            "run {id} has no recorded workflow status to retry from; create the run again"
         ))
     })?;
-    let previous = workflow.metadata.name.clone().unwrap_or_default();
-    let base = previous
-        .rsplit_once("-retry")
-        .map_or(previous.as_str(), |(b, _)| b)
-        .to_owned();
-    let name = format!("{base}-retry{}", &crate::store::ids::new_id()[..5]);
-    workflow.metadata.name = Some(name.clone());
-    let manifest = serde_json::to_string(&workflow)
-        .map_err(|e| ApiError::internal(format!("cannot serialize the workflow: {e}")))?;
-    let parameters: Vec<(String, String)> = detail
+    resubmit(&state, &detail, previous)
+        .await
+        .map_err(|e| ApiError::failed_precondition(format!("run {id} cannot be retried: {e}")))?;
+    Ok(empty())
+}
+
+/// The run's last stored workflow status.
+fn stored_status(detail: &RunDetail) -> Option<WorkflowStatus> {
+    serde_json::from_str(detail.workflow_status.as_deref()?).ok()
+}
+
+/// The parameters the run was created with.
+fn stored_parameters(detail: &RunDetail) -> Vec<(String, String)> {
+    detail
         .run
         .parameters
         .as_array()
@@ -608,27 +647,39 @@ async fn retry_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiRe
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    state.store.restart_run(&id, &manifest).await?;
-    match state.backend.submit(Submission {
-        workflow,
-        parameters,
-    }) {
-        Ok(status) => {
-            tokio::spawn(sync_status(state.clone(), id, name, status));
-            Ok(empty())
-        }
-        Err(e) => {
-            let update = RunStatusUpdate {
-                status: "Error".to_owned(),
-                finished_at: Some(Utc::now().timestamp()),
-                workflow_status: None,
-                error: Some(format!("the retry could not start: {e}")),
-            };
-            state.store.update_run_status(&id, &update).await?;
-            Err(ApiError::failed_precondition(e.to_string()))
-        }
+        .unwrap_or_default()
+}
+
+/// Start the run's workflow again under the same workflow name, keeping what succeeded
+/// in `previous` (a Failed/Error status) and running the rest; the run's status, times and
+/// error start afresh. Nothing changes in the store if the backend refuses.
+async fn resubmit(
+    state: &Shared,
+    detail: &RunDetail,
+    previous: WorkflowStatus,
+) -> Result<(), String> {
+    let workflow: Workflow = serde_json::from_str(&detail.workflow_manifest)
+        .map_err(|e| format!("its stored workflow is unreadable: {e}"))?;
+    let name = workflow.metadata.name.clone().unwrap_or_default();
+    let status = state
+        .backend
+        .submit(Submission {
+            workflow,
+            parameters: stored_parameters(detail),
+            retry_of: Some(previous),
+        })
+        .map_err(|e| e.to_string())?;
+    let id = detail.run.id.clone();
+    if let Err(e) = state
+        .store
+        .restart_run(&id, &detail.workflow_manifest)
+        .await
+    {
+        let _ = state.backend.terminate(&name);
+        return Err(format!("cannot record the restart: {e}"));
     }
+    tokio::spawn(sync_status(state.clone(), id, name, status));
+    Ok(())
 }
 
 /// Delete a run (stopping it first if it still runs).

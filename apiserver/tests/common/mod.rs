@@ -97,6 +97,69 @@ impl Drop for ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// Start `kfp server <args>` (which should listen on port 0), its stdout and stderr
+    /// written to `<logs>/stdout` and `<logs>/stderr`, in `dir`; wait up to `patience`
+    /// until it says where it listens (`--demo` builds the samples first, which can take
+    /// minutes when another build holds cargo's lock). Panics with its output if it ends
+    /// or never listens.
+    pub fn start_logged(
+        args: &[&std::ffi::OsStr],
+        dir: &Path,
+        logs: &Path,
+        patience: Duration,
+    ) -> ServerProcess {
+        std::fs::create_dir_all(logs).expect("log dir");
+        let stdout = std::fs::File::create(logs.join("stdout")).expect("stdout log");
+        let stderr = std::fs::File::create(logs.join("stderr")).expect("stderr log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kfp"))
+            .arg("server")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("kfp server starts");
+        let started = std::time::Instant::now();
+        while started.elapsed() < patience {
+            let text = std::fs::read_to_string(logs.join("stderr")).unwrap_or_default();
+            let port = text
+                .lines()
+                .filter_map(|l| l.split_once("listening on http://"))
+                .filter_map(|(_, rest)| rest.split_whitespace().next())
+                .filter_map(|address| address.rsplit_once(':'))
+                .find_map(|(_, port)| port.parse::<u16>().ok());
+            if let Some(port) = port {
+                return ServerProcess { child, port };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "kfp server ended ({status}) before listening:\n{}",
+                    logs_of(logs)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "kfp server did not listen within {patience:?}:\n{}",
+            logs_of(logs)
+        );
+    }
+}
+
+/// The stdout and stderr a [`ServerProcess::start_logged`] server wrote so far.
+pub fn logs_of(logs: &Path) -> String {
+    let read = |name: &str| std::fs::read_to_string(logs.join(name)).unwrap_or_default();
+    format!(
+        "--- stdout\n{}--- stderr\n{}",
+        read("stdout"),
+        read("stderr")
+    )
+}
+
 /// A port nobody listens on now.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
