@@ -427,3 +427,109 @@ async fn a_failed_run_is_retried_and_only_finished_failures_can_be() {
         "a Succeeded run is not retried: {body}"
     );
 }
+
+/// Every path under `root` whose name mentions `needle`.
+fn files_named(root: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().contains(needle) {
+                found.push(path.clone());
+            }
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Deleting a run deletes its logs, outputs and artifacts too: at once for a finished run,
+/// once its processes are gone for a running one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_run_deletes_its_files() {
+    let server = server().await;
+    let (code, created) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({"name": "producer", "pipeline_spec": {"workflow_manifest": PRODUCER}})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{created}");
+    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let done = wait_finished(&server, &id).await;
+    assert_eq!(done["run"]["status"], "Succeeded", "{done}");
+    let workflow: Value = serde_json::from_str(
+        done["pipeline_runtime"]["workflow_manifest"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .expect("the workflow");
+    let name = workflow["metadata"]["name"]
+        .as_str()
+        .expect("a name")
+        .to_owned();
+    let before = files_named(server.dir.path(), &name);
+    assert!(
+        before.len() >= 2,
+        "the run dir and the artifacts: {before:?}"
+    );
+    let (code, body) = call(&server, "DELETE", &format!("/apis/v1beta1/runs/{id}"), None).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(
+        files_named(server.dir.path(), &name),
+        Vec::<std::path::PathBuf>::new()
+    );
+
+    // A running one: stopped, then its files go.
+    let (code, created) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({"name": "sleepy", "pipeline_spec": {"workflow_manifest": SLEEPER}})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{created}");
+    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let (_, detail) = call(&server, "GET", &format!("/apis/v1beta1/runs/{id}"), None).await;
+    let workflow: Value = serde_json::from_str(
+        detail["pipeline_runtime"]["workflow_manifest"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .expect("the workflow");
+    let name = workflow["metadata"]["name"]
+        .as_str()
+        .expect("a name")
+        .to_owned();
+    for _ in 0..200 {
+        if !files_named(server.dir.path(), &name).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        !files_named(server.dir.path(), &name).is_empty(),
+        "it never started"
+    );
+    let (code, body) = call(&server, "DELETE", &format!("/apis/v1beta1/runs/{id}"), None).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let mut left = files_named(server.dir.path(), &name);
+    for _ in 0..400 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        left = files_named(server.dir.path(), &name);
+    }
+    assert!(
+        left.is_empty(),
+        "files of the deleted running run stayed: {left:?}"
+    );
+}

@@ -51,6 +51,9 @@ pub trait Backend: Send + Sync + Debug {
     fn finished(&self, run_name: &str);
     /// The stored file of an output artifact, by its key in the status.
     fn artifact_path(&self, key: &str) -> Option<PathBuf>;
+    /// Delete everything a finished run left behind (logs, outputs, artifacts), when the
+    /// run itself is deleted.
+    fn purge(&self, run_name: &str) -> Result<(), BackendError>;
 }
 
 /// The embedded engine as a backend.
@@ -153,5 +156,32 @@ impl Backend for LocalBackend {
 
     fn artifact_path(&self, key: &str) -> Option<PathBuf> {
         self.engine.artifact_store().path_of(key).ok()
+    }
+
+    fn purge(&self, run_name: &str) -> Result<(), BackendError> {
+        // The name comes from a stored manifest: it must stay one path component.
+        if run_name.is_empty()
+            || run_name == "."
+            || run_name == ".."
+            || run_name.contains(['/', '\\', '\0'])
+        {
+            return Err(BackendError::Failed(format!(
+                "'{run_name}' is not a run name whose files can be deleted"
+            )));
+        }
+        let run_dir = self.engine.config().root.join("runs").join(run_name);
+        match std::fs::remove_dir_all(&run_dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(BackendError::Failed(format!(
+                    "cannot delete {}: {e}",
+                    run_dir.display()
+                )));
+            }
+            _ => {}
+        }
+        self.engine
+            .artifact_store()
+            .delete_workflow(run_name)
+            .map_err(|e| BackendError::Failed(e.to_string()))
     }
 }

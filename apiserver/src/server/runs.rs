@@ -268,11 +268,17 @@ async fn sync_status(
         };
         match state.store.update_run_status(&run_id, &update).await {
             Ok(()) => {}
-            // Deleted while it ran (the delete stopped it): nobody is left to tell.
+            // Deleted while it ran (the delete stopped it): nobody is left to tell; its
+            // files go once its processes are gone.
             Err(StoreError::NotFound { .. }) => {
-                if !done {
-                    let _ = state.backend.terminate(&name);
+                if done {
+                    state.backend.finished(&name);
+                    if let Err(e) = state.backend.purge(&name) {
+                        eprintln!("run {run_id} was deleted, but its files were not: {e}");
+                    }
+                    return;
                 }
+                let _ = state.backend.terminate(&name);
             }
             Err(e) => eprintln!("run {run_id}: cannot store its status: {e}"),
         }
@@ -682,14 +688,23 @@ async fn resubmit(
     Ok(())
 }
 
-/// Delete a run (stopping it first if it still runs).
+/// Delete a run with its logs and artifacts (stopping it first if it still runs).
 #[utoipa::path(delete, path = "/apis/v1beta1/runs/{id}", tag = "runs", params(("id" = String, Path, description = "run ID")),
     responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
 async fn delete_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Json<Empty>> {
     let detail = state.store.get_run(&id).await?;
-    if !crate::store::FINISHED_STATUSES.contains(&detail.run.status.as_str()) {
-        // A run still going is stopped first; one already gone needs nothing.
-        let _ = state.backend.terminate(&workflow_name(&detail));
+    let name = workflow_name(&detail);
+    // A run still going is stopped, and its follower deletes its files once its processes
+    // are gone; the files of one that is not running go now, before the row, so a failure
+    // keeps the run and says why.
+    let running = !crate::store::FINISHED_STATUSES.contains(&detail.run.status.as_str())
+        && state.backend.terminate(&name).is_ok();
+    if !running {
+        state.backend.purge(&name).map_err(|e| {
+            ApiError::internal(format!(
+                "run {id} is kept: its files could not be deleted: {e}"
+            ))
+        })?;
     }
     state.store.delete_run(&id).await?;
     Ok(empty())

@@ -422,6 +422,10 @@ mod tests {
         fn artifact_path(&self, _key: &str) -> Option<std::path::PathBuf> {
             None
         }
+
+        fn purge(&self, _run_name: &str) -> Result<(), BackendError> {
+            Ok(())
+        }
     }
 
     struct Harness {
