@@ -41,6 +41,29 @@ async fn wait_finished(server: &Server, id: &str) -> Value {
     panic!("run {id} did not finish");
 }
 
+/// Create a run of an inline manifest; its ID.
+async fn submit(server: &Server, name: &str, manifest: &str) -> String {
+    let (code, created) = call(
+        server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({"name": name, "pipeline_spec": {"workflow_manifest": manifest}})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{created}");
+    created["run"]["id"].as_str().expect("an id").to_owned()
+}
+
+/// The workflow (with its status) of a GetRun answer.
+fn workflow_of(detail: &Value) -> Value {
+    serde_json::from_str(
+        detail["pipeline_runtime"]["workflow_manifest"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .expect("the workflow is JSON")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inline_manifest_runs_to_success_and_its_status_and_logs_are_kept() {
     let server = server().await;
@@ -116,15 +139,7 @@ async fn an_inline_manifest_runs_to_success_and_its_status_and_logs_are_kept() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminate_stops_a_running_run() {
     let server = server().await;
-    let (code, created) = call(
-        &server,
-        "POST",
-        "/apis/v1beta1/runs",
-        Some(json!({"name": "sleepy", "pipeline_spec": {"workflow_manifest": SLEEPER}})),
-    )
-    .await;
-    assert_eq!(code, StatusCode::OK, "{created}");
-    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let id = submit(&server, "sleepy", SLEEPER).await;
     // Wait until the process runs, then terminate.
     for _ in 0..200 {
         let (_, body) = call(&server, "GET", &format!("/apis/v1beta1/runs/{id}"), None).await;
@@ -275,15 +290,7 @@ const PRODUCER: &str = r#"{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_reported_once_and_artifacts_read_back() {
     let server = server().await;
-    let (code, created) = call(
-        &server,
-        "POST",
-        "/apis/v1beta1/runs",
-        Some(json!({"name": "metrics", "pipeline_spec": {"workflow_manifest": PRODUCER}})),
-    )
-    .await;
-    assert_eq!(code, StatusCode::OK, "{created}");
-    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let id = submit(&server, "metrics", PRODUCER).await;
     let done = wait_finished(&server, &id).await;
     assert_eq!(done["run"]["status"], "Succeeded", "{done}");
     let manifest: Value = serde_json::from_str(
@@ -362,15 +369,7 @@ async fn a_failed_run_is_retried_and_only_finished_failures_can_be() {
             {"name": "flaky", "container": {"image": "alpine", "command": ["sh", "-c",
                 format!("test -f {0} || {{ touch {0}; exit 3; }}", flag.display())]}}]}})
     .to_string();
-    let (code, created) = call(
-        &server,
-        "POST",
-        "/apis/v1beta1/runs",
-        Some(json!({"name": "flaky", "pipeline_spec": {"workflow_manifest": flaky}})),
-    )
-    .await;
-    assert_eq!(code, StatusCode::OK, "{created}");
-    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let id = submit(&server, "flaky", &flaky).await;
     let first = wait_finished(&server, &id).await;
     assert_eq!(first["run"]["status"], "Failed", "{first}");
     let (code, body) = call(
@@ -391,15 +390,7 @@ async fn a_failed_run_is_retried_and_only_finished_failures_can_be() {
         1,
         "the succeeded step ran again"
     );
-    let manifest = |detail: &Value| -> Value {
-        serde_json::from_str(
-            detail["pipeline_runtime"]["workflow_manifest"]
-                .as_str()
-                .unwrap_or_default(),
-        )
-        .expect("the workflow")
-    };
-    let (before, after) = (manifest(&first), manifest(&second));
+    let (before, after) = (workflow_of(&first), workflow_of(&second));
     assert_eq!(before["metadata"]["name"], after["metadata"]["name"]);
     let first_node = |wf: &Value| -> Value {
         wf["status"]["nodes"]
@@ -454,23 +445,10 @@ fn files_named(root: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_run_deletes_its_files() {
     let server = server().await;
-    let (code, created) = call(
-        &server,
-        "POST",
-        "/apis/v1beta1/runs",
-        Some(json!({"name": "producer", "pipeline_spec": {"workflow_manifest": PRODUCER}})),
-    )
-    .await;
-    assert_eq!(code, StatusCode::OK, "{created}");
-    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let id = submit(&server, "producer", PRODUCER).await;
     let done = wait_finished(&server, &id).await;
     assert_eq!(done["run"]["status"], "Succeeded", "{done}");
-    let workflow: Value = serde_json::from_str(
-        done["pipeline_runtime"]["workflow_manifest"]
-            .as_str()
-            .unwrap_or_default(),
-    )
-    .expect("the workflow");
+    let workflow: Value = workflow_of(&done);
     let name = workflow["metadata"]["name"]
         .as_str()
         .expect("a name")
@@ -488,22 +466,9 @@ async fn deleting_a_run_deletes_its_files() {
     );
 
     // A running one: stopped, then its files go.
-    let (code, created) = call(
-        &server,
-        "POST",
-        "/apis/v1beta1/runs",
-        Some(json!({"name": "sleepy", "pipeline_spec": {"workflow_manifest": SLEEPER}})),
-    )
-    .await;
-    assert_eq!(code, StatusCode::OK, "{created}");
-    let id = created["run"]["id"].as_str().expect("an id").to_owned();
+    let id = submit(&server, "sleepy", SLEEPER).await;
     let (_, detail) = call(&server, "GET", &format!("/apis/v1beta1/runs/{id}"), None).await;
-    let workflow: Value = serde_json::from_str(
-        detail["pipeline_runtime"]["workflow_manifest"]
-            .as_str()
-            .unwrap_or_default(),
-    )
-    .expect("the workflow");
+    let workflow: Value = workflow_of(&detail);
     let name = workflow["metadata"]["name"]
         .as_str()
         .expect("a name")
