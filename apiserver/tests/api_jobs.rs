@@ -449,3 +449,44 @@ async fn a_job_cannot_be_added_to_an_archived_experiment() {
         json!([{"key": {"type": "EXPERIMENT", "id": id}, "relationship": "OWNER"}]);
     refused(&server, body, "archived").await;
 }
+
+/// A cron's timezone comes as robfig/cron's prefix (KFP's scheduler reads cron with that
+/// library); it is kept, given back, and an unknown zone is refused naming the field.
+#[tokio::test]
+async fn a_cron_timezone_prefix_is_kept_and_checked() {
+    let server = server().await;
+    let created = create(&server, job("tokyo", "CRON_TZ=Asia/Tokyo 0 9 * * *")).await;
+    assert_eq!(
+        created["trigger"]["cron_schedule"]["cron"],
+        "CRON_TZ=Asia/Tokyo 0 9 * * *"
+    );
+    let id = created["id"].as_str().expect("an id");
+    let (code, got) = call(&server, "GET", &format!("/apis/v1beta1/jobs/{id}"), None).await;
+    assert_eq!(code, StatusCode::OK, "{got}");
+    assert_eq!(
+        got["trigger"]["cron_schedule"]["cron"],
+        "CRON_TZ=Asia/Tokyo 0 9 * * *"
+    );
+    let stored = server.state.store.get_job(id).await.expect("the job");
+    assert_eq!(stored.timezone, "Asia/Tokyo");
+    assert_eq!(stored.cron.as_deref(), Some("0 9 * * *"));
+
+    let plain = create(&server, job("utc", "TZ=UTC 0 9 * * *")).await;
+    assert_eq!(
+        plain["trigger"]["cron_schedule"]["cron"],
+        "CRON_TZ=UTC 0 9 * * *"
+    );
+
+    refused(
+        &server,
+        job("mars", "CRON_TZ=Mars/Olympus 0 9 * * *"),
+        "trigger.cron_schedule.cron: unknown timezone 'Mars/Olympus'",
+    )
+    .await;
+    refused(
+        &server,
+        job("bare", "CRON_TZ=Europe/Paris"),
+        "trigger.cron_schedule.cron",
+    )
+    .await;
+}

@@ -171,7 +171,11 @@ fn pipelines_experiments_and_runs_round_trip() {
     // The same name again is a conflict that says what to do; a version is fine.
     let again = kfp(url, &["pipeline", "upload", hello]);
     assert_eq!(again.status.code(), Some(1), "{}", both(&again));
-    assert!(stderr(&again).contains("--version-of PIPELINE_ID"), "{}", both(&again));
+    assert!(
+        stderr(&again).contains("--version-of PIPELINE_ID"),
+        "{}",
+        both(&again)
+    );
     let version = json(
         url,
         &[
@@ -402,11 +406,40 @@ fn recurring_runs_are_created_listed_paused_and_deleted() {
             "nightly",
             "--cron",
             "0 3 * * *",
+            "--timezone",
+            "Europe/Paris",
             "--file",
             hello,
         ],
     );
-    assert!(cron.contains("cron 0 3 * * *"), "{cron}");
+    assert!(cron.contains("cron 0 3 * * * (Europe/Paris)"), "{cron}");
+    // The next three firings are previewed, in local time.
+    let next = cron
+        .lines()
+        .find(|l| l.trim_start().starts_with("Next runs"))
+        .unwrap_or_default();
+    assert_eq!(next.matches(", ").count(), 2, "{cron}");
+    let unknown = kfp(
+        url,
+        &[
+            "recurring-run",
+            "create",
+            "--name",
+            "z",
+            "--cron",
+            "0 3 * * *",
+            "--timezone",
+            "Mars/Olympus",
+            "--file",
+            hello,
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(2), "{}", both(&unknown));
+    assert!(
+        stderr(&unknown).contains("unknown timezone 'Mars/Olympus'"),
+        "{}",
+        both(&unknown)
+    );
 
     let table = ok(url, &["recurring-run", "list"]);
     assert!(

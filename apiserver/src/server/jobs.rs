@@ -3,8 +3,9 @@
 //!
 //! A job snapshots its workflow at creation (inline, a pipeline version's, or the pipeline's
 //! default version's), validated with the engine like a run's, so a firing never meets a
-//! workflow that was not checked. v1 has no timezone field: jobs are stored with `''` (UTC);
-//! the scheduler already evaluates cron in a stored IANA timezone for v2 / `--timezone`.
+//! workflow that was not checked. v1 has no timezone field, so a cron's timezone comes as
+//! robfig/cron's prefix (`CRON_TZ=Europe/Paris 0 3 * * *`, what KFP's own scheduler reads);
+//! without one, cron runs in UTC.
 
 use std::collections::HashMap;
 
@@ -19,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::experiments::{ReferenceKey, empty, path_param};
 use super::runs::{check_parameters, manifest_of, reference};
-use super::scheduler::{JobSchedule, parse_cron};
+use super::scheduler::{JobSchedule, parse_cron, parse_timezone, split_cron_timezone};
 use super::{ApiResult, Shared};
 use crate::api::error::ApiError;
 use crate::api::list_params::{ListParams, next_page_token, parse_list_query};
@@ -46,6 +47,8 @@ pub fn routes() -> Router<Shared> {
 /// The trigger of a create request, checked.
 struct CheckedTrigger {
     trigger: Trigger,
+    /// IANA name from a `CRON_TZ=` prefix; `''` is UTC.
+    timezone: String,
     start_time: Option<i64>,
     end_time: Option<i64>,
 }
@@ -56,6 +59,7 @@ fn check_trigger(trigger: Option<&ApiTrigger>) -> ApiResult<CheckedTrigger> {
             "trigger: a job needs a trigger (cron_schedule or periodic_schedule)",
         ));
     };
+    let mut timezone = String::new();
     let (trigger, start, end, field) = match (&trigger.cron_schedule, &trigger.periodic_schedule) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_argument(
@@ -68,11 +72,16 @@ fn check_trigger(trigger: Option<&ApiTrigger>) -> ApiResult<CheckedTrigger> {
             ));
         }
         (Some(cron), None) => {
-            parse_cron(&cron.cron).map_err(|e| {
-                ApiError::invalid_argument(format!("trigger.cron_schedule.cron: {e}"))
-            })?;
+            let invalid =
+                |e: String| ApiError::invalid_argument(format!("trigger.cron_schedule.cron: {e}"));
+            let (zone, expression) = split_cron_timezone(&cron.cron);
+            if let Some(zone) = zone {
+                parse_timezone(zone).map_err(invalid)?;
+                timezone = zone.to_owned();
+            }
+            parse_cron(expression).map_err(invalid)?;
             (
-                Trigger::Cron(cron.cron.trim().to_owned()),
+                Trigger::Cron(expression.to_owned()),
                 cron.start_time,
                 cron.end_time,
                 "trigger.cron_schedule",
@@ -107,6 +116,7 @@ fn check_trigger(trigger: Option<&ApiTrigger>) -> ApiResult<CheckedTrigger> {
     }
     Ok(CheckedTrigger {
         trigger,
+        timezone,
         start_time,
         end_time,
     })
@@ -200,8 +210,7 @@ async fn create_job(
             trigger: trigger.trigger,
             start_time: trigger.start_time,
             end_time: trigger.end_time,
-            // v1 has no timezone field; cron runs in UTC.
-            timezone: String::new(),
+            timezone: trigger.timezone,
             parameters,
             workflow_manifest: manifest,
         })
@@ -352,7 +361,11 @@ fn api_job(row: JobRow, with_manifest: bool) -> ApiJob {
             cron_schedule: Some(ApiCronSchedule {
                 start_time,
                 end_time,
-                cron: cron.clone(),
+                cron: if row.timezone.is_empty() {
+                    cron.clone()
+                } else {
+                    format!("CRON_TZ={} {cron}", row.timezone)
+                },
             }),
             periodic_schedule: None,
         },

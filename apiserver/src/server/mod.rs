@@ -23,6 +23,7 @@ use axum::Router;
 pub use self::backend::{Backend, BackendError, LocalBackend, Submission};
 pub use self::runs::reconcile;
 pub use self::scheduler::tick;
+pub(crate) use self::scheduler::{cron_preview, parse_timezone, split_cron_timezone};
 use crate::api::error::ApiError;
 use crate::store::Store;
 

@@ -231,6 +231,37 @@ impl JobSchedule {
     }
 }
 
+/// Splits robfig/cron's timezone prefix (`CRON_TZ=Europe/Paris 0 3 * * *`, or `TZ=`) from
+/// a cron expression: KFP's scheduler reads cron with robfig/cron, so this is how a KFP
+/// client gives a recurring run its timezone through the v1 API, which has no field for it.
+pub(crate) fn split_cron_timezone(expression: &str) -> (Option<&str>, &str) {
+    let expression = expression.trim();
+    for prefix in ["CRON_TZ=", "TZ="] {
+        if let Some(rest) = expression.strip_prefix(prefix) {
+            let (zone, cron) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            return (Some(zone), cron.trim());
+        }
+    }
+    (None, expression)
+}
+
+/// The next `count` firings of a cron (with its optional `CRON_TZ=` prefix) strictly after
+/// `after` and not past `until`, as Unix seconds: what `kfp recurring-run` previews, with
+/// the scheduler's own parsing.
+pub(crate) fn cron_preview(
+    expression: &str,
+    after: i64,
+    until: Option<i64>,
+    count: usize,
+) -> Result<Vec<i64>, String> {
+    let (zone, cron) = split_cron_timezone(expression);
+    let schedule = JobSchedule::Cron(
+        Box::new(compile_cron(cron)?),
+        parse_timezone(zone.unwrap_or_default())?,
+    );
+    Ok(schedule.between(after, until.unwrap_or(i64::MAX), count))
+}
+
 /// An IANA timezone name (`''` is UTC).
 pub(crate) fn parse_timezone(name: &str) -> Result<Tz, String> {
     let name = name.trim();
@@ -854,6 +885,31 @@ mod tests {
             ["2090-01-02 Mon 00:00:00", "2090-01-04 Wed 00:00:00"]
         );
         assert_eq!(cron_times("@daily", "", T0, 1), ["2090-01-02 Mon 00:00:00"]);
+    }
+
+    #[test]
+    fn a_timezone_prefix_is_split_from_the_cron() {
+        assert_eq!(
+            split_cron_timezone("CRON_TZ=Europe/Paris 0 3 * * *"),
+            (Some("Europe/Paris"), "0 3 * * *")
+        );
+        assert_eq!(
+            split_cron_timezone(" TZ=UTC  @daily"),
+            (Some("UTC"), "@daily")
+        );
+        assert_eq!(split_cron_timezone("0 3 * * *"), (None, "0 3 * * *"));
+        assert_eq!(split_cron_timezone("CRON_TZ=UTC"), (Some("UTC"), ""));
+    }
+
+    #[test]
+    fn preview_lists_the_next_firings_in_the_timezone() {
+        // 2026-01-01T00:00:00Z; 09:00 in Tokyo is 00:00 UTC.
+        let t0 = 1_767_225_600;
+        let next = cron_preview("CRON_TZ=Asia/Tokyo 0 9 * * *", t0, None, 2).expect("valid");
+        assert_eq!(next, [t0 + 86_400, t0 + 2 * 86_400]);
+        let bounded = cron_preview("0 9 * * *", t0, Some(t0 + 86_400), 5).expect("valid");
+        assert_eq!(bounded, [t0 + 9 * 3600]);
+        assert!(cron_preview("CRON_TZ=Nowhere/Else 0 9 * * *", t0, None, 1).is_err());
     }
 
     #[test]

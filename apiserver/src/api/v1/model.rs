@@ -452,7 +452,9 @@ pub struct ApiTrigger {
     pub periodic_schedule: Option<ApiPeriodicSchedule>,
 }
 
-/// `ApiCronSchedule`: a 6-field cron (seconds first) within an optional window.
+/// `ApiCronSchedule`: a cron within an optional window. `cron` has 6 fields (seconds
+/// first, as KFP) or 5 (standard), optionally after a timezone prefix
+/// (`CRON_TZ=Europe/Paris 0 3 * * *`); without one it runs in UTC.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiCronSchedule {

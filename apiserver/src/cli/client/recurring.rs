@@ -24,10 +24,13 @@ pub struct CreateArgs {
     /// Name of the recurring run
     #[arg(long, value_name = "NAME")]
     pub name: String,
-    /// Cron schedule, in UTC: 5 fields (`0 * * * *`), 6 with seconds first
-    /// (`0 0 * * * *`), or @hourly, @daily, ...
+    /// Cron schedule: 5 fields (`0 * * * *`), 6 with seconds first (`0 0 * * * *`), or
+    /// @hourly, @daily, ...; in UTC unless --timezone says otherwise
     #[arg(long, value_name = "EXPR")]
     pub cron: Option<String>,
+    /// The IANA timezone the cron is read in (e.g. Europe/Paris) [default: UTC]
+    #[arg(long, value_name = "ZONE", requires = "cron", value_parser = timezone)]
+    pub timezone: Option<String>,
     /// Start a run every this many seconds
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub every: Option<u64>,
@@ -77,6 +80,10 @@ fn rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}; expected RFC 3339 such as 2026-01-02T03:00:00Z or ...+02:00"))
+}
+
+fn timezone(text: &str) -> Result<String, String> {
+    crate::server::parse_timezone(text).map(|_| text.trim().to_owned())
 }
 
 fn path(id: &str) -> String {
@@ -136,7 +143,10 @@ fn create(args: &CreateArgs) -> Result<ExitCode, Failure> {
             cron_schedule: Some(ApiCronSchedule {
                 start_time: args.start,
                 end_time: args.end,
-                cron: cron.clone(),
+                cron: match &args.timezone {
+                    Some(zone) => format!("CRON_TZ={zone} {cron}"),
+                    None => cron.clone(),
+                },
             }),
             periodic_schedule: None,
         },
@@ -215,7 +225,8 @@ fn trigger_text(trigger: Option<&ApiTrigger>) -> String {
         return String::new();
     };
     if let Some(cron) = &trigger.cron_schedule {
-        return format!("cron {} (UTC)", cron.cron);
+        let (zone, expression) = crate::server::split_cron_timezone(&cron.cron);
+        return format!("cron {expression} ({})", zone.unwrap_or("UTC"));
     }
     trigger
         .periodic_schedule
@@ -247,6 +258,32 @@ fn window(trigger: Option<&ApiTrigger>) -> String {
     }
 }
 
+/// The next three firings of an enabled cron job, in local time: what a schedule means is
+/// easier to check on dates than on its fields.
+fn next_runs(job: &ApiJob) -> String {
+    let Some(cron) = job.trigger.as_ref().and_then(|t| t.cron_schedule.as_ref()) else {
+        return String::new();
+    };
+    if !job.enabled {
+        return "none while disabled".to_owned();
+    }
+    let after = cron
+        .start_time
+        .map(|t| t.timestamp() - 1)
+        .filter(|start| *start > Utc::now().timestamp())
+        .unwrap_or_else(|| Utc::now().timestamp());
+    let until = cron.end_time.map(|t| t.timestamp()).filter(|t| *t > 0);
+    match crate::server::cron_preview(&cron.cron, after, until, 3) {
+        Ok(times) if times.is_empty() => "none (the window has ended)".to_owned(),
+        Ok(times) => times
+            .into_iter()
+            .map(|t| local_time(DateTime::from_timestamp(t, 0)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("unknown ({e})"),
+    }
+}
+
 fn job_details(job: &ApiJob) -> String {
     let reference = |kind: ApiResourceType| {
         job.resource_references
@@ -270,6 +307,7 @@ fn job_details(job: &ApiJob) -> String {
         ("Status", status(job).to_owned()),
         ("Trigger", trigger_text(job.trigger.as_ref())),
         ("Window", window(job.trigger.as_ref())),
+        ("Next runs", next_runs(job)),
         ("Max concurrency", job.max_concurrency.to_string()),
         (
             "Catch-up",
@@ -313,6 +351,14 @@ mod tests {
             ..ApiTrigger::default()
         };
         assert_eq!(trigger_text(Some(&cron)), "cron 0 0 * * * * (UTC)");
+        let zoned = ApiTrigger {
+            cron_schedule: Some(ApiCronSchedule {
+                cron: "CRON_TZ=Europe/Paris 0 3 * * *".into(),
+                ..ApiCronSchedule::default()
+            }),
+            ..ApiTrigger::default()
+        };
+        assert_eq!(trigger_text(Some(&zoned)), "cron 0 3 * * * (Europe/Paris)");
     }
 
     #[test]
