@@ -93,13 +93,21 @@ impl Store {
 
     /// Deletes the experiment with its runs (and their metrics) and recurring runs.
     pub async fn delete_experiment(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        // The runs first, then the experiment row: the order run writes lock them in (the
+        // foreign key would cascade from the experiment to the runs, the other order).
+        sqlx::query("DELETE FROM runs WHERE experiment_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query("DELETE FROM experiments WHERE id = $1")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found(EXPERIMENT, id));
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -107,17 +115,32 @@ impl Store {
     pub async fn archive_experiment(&self, id: &str) -> Result<(), StoreError> {
         let now = self.now();
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("UPDATE experiments SET storage_state = 'ARCHIVED' WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // The runs first, then the experiment row (the lock order of run writes). Only
+        // the runs that change state, so the count moved is exactly theirs: a run created
+        // meanwhile and not seen here stays AVAILABLE, and counted so.
+        let archived = sqlx::query(
+            "UPDATE runs SET storage_state = 'ARCHIVED' \
+             WHERE experiment_id = $1 AND storage_state = 'AVAILABLE'",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let archived = i64::try_from(archived)
+            .map_err(|_| StoreError::Invalid(format!("{archived} runs archived")))?;
+        let done = sqlx::query(
+            "UPDATE experiments SET storage_state = 'ARCHIVED', \
+             available_runs = available_runs - $1, archived_runs = archived_runs + $2 \
+             WHERE id = $3",
+        )
+        .bind(archived)
+        .bind(archived)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found(EXPERIMENT, id));
         }
-        sqlx::query("UPDATE runs SET storage_state = 'ARCHIVED' WHERE experiment_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
             "UPDATE jobs SET enabled = 0, updated_at = $1 WHERE experiment_id = $2 AND enabled = 1",
         )
@@ -154,6 +177,7 @@ impl Store {
             resource: Resource::Experiments,
             columns: ExperimentRow::COLUMNS,
             decode: ExperimentRow::decode,
+            counts: None,
         };
         list(&self.pool, spec, query, &scope).await
     }

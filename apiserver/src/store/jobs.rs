@@ -211,6 +211,7 @@ impl Store {
             resource: Resource::Jobs,
             columns: JobRow::COLUMNS,
             decode: JobRow::decode,
+            counts: None,
         };
         list(&self.pool, spec, query, &scope).await
     }

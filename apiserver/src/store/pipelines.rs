@@ -219,6 +219,7 @@ impl Store {
             resource: Resource::Pipelines,
             columns: PipelineRow::COLUMNS,
             decode: PipelineRow::decode,
+            counts: None,
         };
         list(&self.pool, spec, query, &scope).await
     }
@@ -233,6 +234,7 @@ impl Store {
             resource: Resource::PipelineVersions,
             columns: VersionRow::COLUMNS,
             decode: VersionRow::decode,
+            counts: None,
         };
         list(&self.pool, spec, query, &[("pipeline_id", pipeline_id)]).await
     }

@@ -1,5 +1,6 @@
 //! Building SQL with bound parameters, and running a [`ListQuery`] as a keyset-paginated
-//! SELECT plus a COUNT(*).
+//! SELECT plus a count: a sum of kept counts when they answer the list's scope and filter
+//! (see [`Counts`]), COUNT(*) otherwise.
 //!
 //! Only `&'static str` column and table names (from `crate::list` and this module) and
 //! generated `$n` placeholders are ever written into SQL text; every value is bound. That is
@@ -83,6 +84,96 @@ pub(crate) struct ListSpec<T> {
     pub resource: Resource,
     pub columns: &'static str,
     pub decode: fn(&AnyRow) -> Result<T, sqlx::Error>,
+    /// Kept counts of the resource's rows, if the store maintains any.
+    pub counts: Option<Counts>,
+}
+
+/// Counts of a resource's rows kept in another table, changed in the same transaction as
+/// every write that adds, removes or regroups rows: one row there per group of rows, with
+/// the value the group's rows share in each of `keys`, and one count column per value of
+/// `split` (a column with few values).
+///
+/// A condition on the key and split columns alone holds for all of a group's rows with a
+/// given split value or for none, so the sum of the counts of the groups and values it
+/// holds for is exactly the COUNT(*) of the rows it selects, whatever the operators: the
+/// key conditions are applied to the counts table's rows and the split conditions to each
+/// split value (bound as a parameter, so compared by the database like the column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub table: &'static str,
+    /// (resource column, counts table column holding the group's value).
+    pub keys: &'static [(&'static str, &'static str)],
+    /// The split column and, for each of its values, the counts table column counting the
+    /// group's rows with that value.
+    pub split: (&'static str, &'static [(&'static str, &'static str)]),
+}
+
+impl Counts {
+    /// The counts table's column for a key column of the resource.
+    fn key(&self, column: &str) -> Option<&'static str> {
+        self.keys
+            .iter()
+            .find(|(resource_column, _)| *resource_column == column)
+            .map(|(_, counts_column)| *counts_column)
+    }
+
+    /// Whether a list scoped and filtered on key and split columns only can be counted
+    /// here.
+    fn answers(&self, scope: &[(&'static str, &str)], predicates: &[Predicate]) -> bool {
+        scope
+            .iter()
+            .map(|(column, _)| *column)
+            .chain(predicates.iter().map(|p| p.column))
+            .all(|column| column == self.split.0 || self.key(column).is_some())
+    }
+
+    /// `SELECT <sum> FROM <table> WHERE <key conditions>` for a scope and predicates it
+    /// answers.
+    fn total_sql(
+        &self,
+        resource: Resource,
+        scope: &[(&'static str, &str)],
+        predicates: &[Predicate],
+    ) -> Result<Sql, StoreError> {
+        // The scope is equalities: predicates like the others.
+        let all: Vec<Predicate> = scope
+            .iter()
+            .map(|(column, value)| Predicate {
+                column,
+                op: Op::Equals,
+                value: Value::Text((*value).to_string()),
+            })
+            .chain(predicates.iter().cloned())
+            .collect();
+        let (on_split, on_keys): (Vec<&Predicate>, Vec<&Predicate>) =
+            all.iter().partition(|p| p.column == self.split.0);
+        // SUM of a BIGINT is NUMERIC on PostgreSQL, and NULL over no rows.
+        let mut sql = Sql::new("SELECT CAST(COALESCE(SUM(");
+        for (i, (value, count_column)) in self.split.1.iter().enumerate() {
+            if i > 0 {
+                sql.push(" + ");
+            }
+            if on_split.is_empty() {
+                sql.push(count_column);
+            } else {
+                sql.push("CASE WHEN 1 = 1");
+                for p in &on_split {
+                    push_predicate_on(&mut sql, resource, p, Operand::Value(value))?;
+                }
+                sql.push(" THEN ").push(count_column).push(" ELSE 0 END");
+            }
+        }
+        sql.push("), 0) AS BIGINT) AS n FROM ")
+            .push(self.table)
+            .push(" WHERE 1 = 1");
+        for p in on_keys {
+            let column = self.key(p.column).ok_or_else(|| {
+                StoreError::Invalid(format!("{} has no counts by {}", self.table, p.column))
+            })?;
+            push_predicate_on(&mut sql, resource, p, Operand::Column(column))?;
+        }
+        Ok(sql)
+    }
 }
 
 /// Runs `query` over `spec.resource`'s table, narrowed by `scope` (column = value pairs the
@@ -116,12 +207,11 @@ pub(crate) async fn list<T>(
 
     let total_size: i64 = match query.known_total {
         Some(total) => total,
-        None => {
-            let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
-            count.push(table);
-            push_where(&mut count, spec.resource, scope, &query.predicates)?;
-            count.build().fetch_one(pool).await?.try_get("n")?
-        }
+        None => count_sql(&spec, scope, &query.predicates)?
+            .build()
+            .fetch_one(pool)
+            .await?
+            .try_get("n")?,
     };
 
     let mut select = Sql::new("SELECT ");
@@ -179,6 +269,22 @@ pub(crate) async fn list<T>(
     })
 }
 
+/// The statement counting the rows a list selects (over all pages): a sum of the kept
+/// counts when they answer the list's scope and predicates, COUNT(*) otherwise.
+fn count_sql<T>(
+    spec: &ListSpec<T>,
+    scope: &[(&'static str, &str)],
+    predicates: &[Predicate],
+) -> Result<Sql, StoreError> {
+    if let Some(counts) = spec.counts.filter(|c| c.answers(scope, predicates)) {
+        return counts.total_sql(spec.resource, scope, predicates);
+    }
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM ");
+    sql.push(spec.resource.table());
+    push_where(&mut sql, spec.resource, scope, predicates)?;
+    Ok(sql)
+}
+
 /// ` WHERE` + scope equalities + predicates, all AND-ed (the same for the count and the page).
 fn push_where(
     sql: &mut Sql,
@@ -215,7 +321,35 @@ fn field_kind(resource: Resource, column: &str) -> Result<Kind, StoreError> {
         })
 }
 
+/// What a predicate is evaluated on.
+#[derive(Debug, Clone, Copy)]
+enum Operand {
+    /// A column (of the resource's table, or the counts table's column for it).
+    Column(&'static str),
+    /// A value the predicate's column may hold, bound as a parameter.
+    Value(&'static str),
+}
+
+impl Operand {
+    fn push(self, sql: &mut Sql) -> &mut Sql {
+        match self {
+            Operand::Column(column) => sql.push(column),
+            Operand::Value(value) => sql.arg(Arg::Text(value.to_string())),
+        }
+    }
+}
+
 fn push_predicate(sql: &mut Sql, resource: Resource, p: &Predicate) -> Result<(), StoreError> {
+    push_predicate_on(sql, resource, p, Operand::Column(p.column))
+}
+
+/// ` AND <p>` with `p`'s column replaced by `operand` (checked against `p`'s column).
+fn push_predicate_on(
+    sql: &mut Sql,
+    resource: Resource,
+    p: &Predicate,
+    operand: Operand,
+) -> Result<(), StoreError> {
     let int_column = is_int(field_kind(resource, p.column)?);
     let mismatch = || {
         StoreError::Invalid(format!(
@@ -229,22 +363,23 @@ fn push_predicate(sql: &mut Sql, resource: Resource, p: &Predicate) -> Result<()
         _ => Err(mismatch()),
     };
     sql.push(" AND ");
-    let col = p.column;
+    let compare = |sql: &mut Sql, op: &str| -> Result<(), StoreError> {
+        operand.push(sql).push(op).arg(scalar(&p.value)?);
+        Ok(())
+    };
     match p.op {
-        Op::Equals => sql.push(col).push(" = ").arg(scalar(&p.value)?),
+        Op::Equals => compare(sql, " = ")?,
         // NULL counts as "not equal" (SQL's `<>` alone would drop it).
-        Op::NotEquals => sql
-            .push("(")
-            .push(col)
-            .push(" <> ")
-            .arg(scalar(&p.value)?)
-            .push(" OR ")
-            .push(col)
-            .push(" IS NULL)"),
-        Op::GreaterThan => sql.push(col).push(" > ").arg(scalar(&p.value)?),
-        Op::GreaterThanEquals => sql.push(col).push(" >= ").arg(scalar(&p.value)?),
-        Op::LessThan => sql.push(col).push(" < ").arg(scalar(&p.value)?),
-        Op::LessThanEquals => sql.push(col).push(" <= ").arg(scalar(&p.value)?),
+        Op::NotEquals => {
+            sql.push("(");
+            compare(sql, " <> ")?;
+            sql.push(" OR ");
+            operand.push(sql).push(" IS NULL)");
+        }
+        Op::GreaterThan => compare(sql, " > ")?,
+        Op::GreaterThanEquals => compare(sql, " >= ")?,
+        Op::LessThan => compare(sql, " < ")?,
+        Op::LessThanEquals => compare(sql, " <= ")?,
         Op::In => {
             let args: Vec<Arg> = match (&p.value, int_column) {
                 (Value::Ints(v), true) => v.iter().map(|i| Arg::Int(*i)).collect(),
@@ -252,29 +387,31 @@ fn push_predicate(sql: &mut Sql, resource: Resource, p: &Predicate) -> Result<()
                 _ => return Err(mismatch()),
             };
             if args.is_empty() {
-                sql.push("1 = 0")
+                sql.push("1 = 0");
             } else {
-                sql.push(col).push(" IN (");
+                operand.push(sql).push(" IN (");
                 for (i, arg) in args.into_iter().enumerate() {
                     if i > 0 {
                         sql.push(", ");
                     }
                     sql.arg(arg);
                 }
-                sql.push(")")
+                sql.push(")");
             }
         }
         // Case-insensitive like KFP on MySQL; LIKE wildcards in the value are escaped.
         Op::IsSubstring => match (&p.value, int_column) {
-            (Value::Text(s), false) => sql
-                .push("LOWER(")
-                .push(col)
-                .push(") LIKE '%' || LOWER(")
-                .arg(Arg::Text(escape_like(s)))
-                .push(") || '%' ESCAPE '\\'"),
+            (Value::Text(s), false) => {
+                sql.push("LOWER(");
+                operand
+                    .push(sql)
+                    .push(") LIKE '%' || LOWER(")
+                    .arg(Arg::Text(escape_like(s)))
+                    .push(") || '%' ESCAPE '\\'");
+            }
             _ => return Err(mismatch()),
         },
-    };
+    }
     Ok(())
 }
 
@@ -357,6 +494,89 @@ mod tests {
             sql.text(),
             "SELECT 1 FROM runs WHERE 1 = 1 AND experiment_id = $1 AND status IN ($2, $3) \
              AND LOWER(name) LIKE '%' || LOWER($4) || '%' ESCAPE '\\'"
+        );
+    }
+
+    /// The counts answer scopes and filters on their key and split columns only: key
+    /// conditions on the counts table's columns, split conditions on each split value;
+    /// any other column, or a resource without counts, is a COUNT(*).
+    #[test]
+    fn totals_come_from_counts_only_when_they_answer() {
+        let spec = |counts| ListSpec::<()> {
+            resource: Resource::Runs,
+            columns: "id",
+            decode: |_| Ok(()),
+            counts,
+        };
+        let counts = Some(crate::store::runs::RUN_COUNTS);
+        let state = Predicate {
+            column: "storage_state",
+            op: Op::NotEquals,
+            value: Value::Text("ARCHIVED".into()),
+        };
+        let name = Predicate {
+            column: "name",
+            op: Op::Equals,
+            value: Value::Text("x".into()),
+        };
+        let text = |spec: ListSpec<()>, scope: &[(&'static str, &str)], p: &[Predicate]| {
+            let sql = count_sql(&spec, scope, p).expect("valid");
+            (sql.text().to_string(), sql.args.clone())
+        };
+        assert_eq!(
+            text(
+                spec(counts),
+                &[("experiment_id", "e")],
+                std::slice::from_ref(&state)
+            ),
+            (
+                "SELECT CAST(COALESCE(SUM(\
+                 CASE WHEN 1 = 1 AND ($1 <> $2 OR $3 IS NULL) THEN available_runs ELSE 0 END + \
+                 CASE WHEN 1 = 1 AND ($4 <> $5 OR $6 IS NULL) THEN archived_runs ELSE 0 END\
+                 ), 0) AS BIGINT) AS n FROM experiments WHERE 1 = 1 AND id = $7"
+                    .to_string(),
+                [
+                    "AVAILABLE",
+                    "ARCHIVED",
+                    "AVAILABLE",
+                    "ARCHIVED",
+                    "ARCHIVED",
+                    "ARCHIVED",
+                    "e"
+                ]
+                .map(Arg::from)
+                .to_vec()
+            )
+        );
+        assert_eq!(
+            text(spec(counts), &[("namespace", "ns")], &[]).0,
+            "SELECT CAST(COALESCE(SUM(available_runs + archived_runs), 0) AS BIGINT) AS n \
+             FROM experiments WHERE 1 = 1 AND namespace = $1"
+        );
+        assert!(
+            text(spec(counts), &[], &[])
+                .0
+                .contains("FROM experiments WHERE 1 = 1")
+        );
+        for (scope, predicates) in [
+            (
+                vec![("experiment_id", "e")],
+                vec![state.clone(), name.clone()],
+            ),
+            (vec![("job_id", "j")], vec![]),
+            (vec![("pipeline_version_id", "v")], vec![state.clone()]),
+        ] {
+            assert!(
+                text(spec(counts), &scope, &predicates)
+                    .0
+                    .starts_with("SELECT COUNT(*) AS n FROM runs WHERE"),
+                "{scope:?} {predicates:?}"
+            );
+        }
+        assert!(
+            text(spec(None), &[], &[])
+                .0
+                .starts_with("SELECT COUNT(*) AS n FROM runs")
         );
     }
 

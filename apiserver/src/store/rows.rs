@@ -24,7 +24,7 @@ impl StorageState {
         }
     }
 
-    fn parse(s: &str) -> Result<StorageState, sqlx::Error> {
+    pub(crate) fn parse(s: &str) -> Result<StorageState, sqlx::Error> {
         match s {
             "AVAILABLE" => Ok(StorageState::Available),
             "ARCHIVED" => Ok(StorageState::Archived),

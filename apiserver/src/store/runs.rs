@@ -1,12 +1,22 @@
 //! Runs: one execution of a pipeline. The status columns are rewritten on every workflow
 //! event, so that path is a single UPDATE; lists never read the manifest or status JSON.
+//!
+//! Every write that adds, removes or archives runs also changes its experiment's run counts
+//! (`available_runs`, `archived_runs`) in its transaction; run lists read their
+//! `total_size` there when they are scoped or filtered by experiment, namespace or storage
+//! state only.
+//!
+//! Lock order on PostgreSQL: a write locks the runs it changes before their experiment's
+//! row (the counts), and so do the experiment-wide writes (see `archive_experiment`), so
+//! two writers never wait for each other in a cycle.
 
 use serde_json::Value as Json;
+use sqlx::{AnyConnection, Row};
 
 use super::Store;
 use super::error::StoreError;
 use super::ids::new_id;
-use super::query::{ListSpec, Sql, list};
+use super::query::{Counts, ListSpec, Sql, list};
 use super::rows::{RunDetail, RunRow, StorageState};
 use crate::list::{ListQuery, Page, Resource};
 
@@ -14,6 +24,20 @@ const RUN: &str = "run";
 
 /// Argo phases after which a run never changes again.
 pub const FINISHED_STATUSES: [&str; 4] = ["Succeeded", "Failed", "Error", "Skipped"];
+
+/// The kept run counts: per experiment (and so per namespace, which runs copy from their
+/// experiment), one column per storage state.
+pub(crate) const RUN_COUNTS: Counts = Counts {
+    table: "experiments",
+    keys: &[("experiment_id", "id"), ("namespace", "namespace")],
+    split: (
+        "storage_state",
+        &[
+            ("AVAILABLE", "available_runs"),
+            ("ARCHIVED", "archived_runs"),
+        ],
+    ),
+};
 
 /// A run to create.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,12 +80,11 @@ pub struct RunScope<'a> {
 }
 
 impl Store {
-    /// Creates a run and moves its experiment's `last_run_created_at`, in one transaction.
+    /// Creates a run, moves its experiment's `last_run_created_at` and counts it, in one
+    /// transaction.
     pub async fn create_run(&self, new: &NewRun) -> Result<RunDetail, StoreError> {
         let now = self.now();
-        let mut tx = self.write_tx().await?;
-        let namespace = Store::experiment_namespace(&mut tx, &new.experiment_id).await?;
-        let run = RunRow {
+        let mut run = RunRow {
             id: new_id(),
             name: new.name.clone(),
             description: new.description.clone(),
@@ -75,40 +98,50 @@ impl Store {
             status: String::new(),
             error: String::new(),
             storage_state: StorageState::Available,
-            namespace,
+            namespace: String::new(),
             service_account: new.service_account.clone(),
             parameters: new.parameters.clone(),
             backend: new.backend.clone(),
         };
-        sqlx::query(
+        let mut tx = self.write_tx().await?;
+        // The namespace is copied from the experiment by the INSERT itself (one statement
+        // fewer than reading it first); no row means no such experiment.
+        let inserted = sqlx::query(
             "INSERT INTO runs (id, name, description, experiment_id, pipeline_id, \
              pipeline_version_id, job_id, created_at, scheduled_at, namespace, service_account, \
              parameters, workflow_manifest, backend) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             SELECT $1, $2, $3, id, $4, $5, $6, $7, $8, namespace, $9, $10, $11, $12 \
+             FROM experiments WHERE id = $13 RETURNING namespace",
         )
         .bind(run.id.clone())
         .bind(run.name.clone())
         .bind(run.description.clone())
-        .bind(run.experiment_id.clone())
         .bind(run.pipeline_id.clone())
         .bind(run.pipeline_version_id.clone())
         .bind(run.job_id.clone().unwrap_or_default())
         .bind(run.created_at)
         .bind(run.scheduled_at)
-        .bind(run.namespace.clone())
         .bind(run.service_account.clone())
         .bind(run.parameters.to_string())
         .bind(new.workflow_manifest.clone())
         .bind(run.backend.clone())
-        .execute(&mut *tx)
+        .bind(run.experiment_id.clone())
+        .fetch_optional(&mut *tx)
         .await?;
+        let inserted =
+            inserted.ok_or_else(|| StoreError::not_found("experiment", &new.experiment_id))?;
+        run.namespace = inserted.try_get("namespace")?;
+        // The statement that moved `last_run_created_at` counts the run too: no extra
+        // statement while the experiment row is locked (same-experiment creations queue
+        // on it).
         sqlx::query(
-            "UPDATE experiments SET last_run_created_at = $1 \
-             WHERE id = $2 AND last_run_created_at < $3",
+            "UPDATE experiments SET last_run_created_at = CASE \
+             WHEN last_run_created_at < $1 THEN $2 ELSE last_run_created_at END, \
+             available_runs = available_runs + 1 WHERE id = $3",
         )
         .bind(now)
-        .bind(run.experiment_id.clone())
         .bind(now)
+        .bind(run.experiment_id.clone())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -180,27 +213,57 @@ impl Store {
             .await
     }
 
+    /// Sets the run's storage state and moves it between the counts; setting the state it
+    /// already has changes nothing and succeeds.
     async fn set_run_storage_state(&self, id: &str, state: StorageState) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE runs SET storage_state = $1 WHERE id = $2")
-            .bind(state.as_str())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found(RUN, id));
+        let from = match state {
+            StorageState::Available => StorageState::Archived,
+            StorageState::Archived => StorageState::Available,
+        };
+        let mut tx = self.write_tx().await?;
+        // Only a row that really changes state is returned (PostgreSQL re-checks the
+        // condition on the latest row version after waiting for a concurrent writer).
+        let changed = sqlx::query(
+            "UPDATE runs SET storage_state = $1 WHERE id = $2 AND storage_state = $3 \
+             RETURNING experiment_id",
+        )
+        .bind(state.as_str())
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        match changed {
+            Some(row) => {
+                let experiment_id: String = row.try_get("experiment_id")?;
+                add_run_counts(&mut tx, &experiment_id, &[(from, -1), (state, 1)]).await?;
+            }
+            None => {
+                let exists = sqlx::query("SELECT 1 AS one FROM runs WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Err(StoreError::not_found(RUN, id));
+                }
+            }
         }
+        tx.commit().await?;
         Ok(())
     }
 
     /// Deletes the run and its metrics.
     pub async fn delete_run(&self, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM runs WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found(RUN, id));
-        }
+        let mut tx = self.write_tx().await?;
+        let deleted =
+            sqlx::query("DELETE FROM runs WHERE id = $1 RETURNING experiment_id, storage_state")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let row = deleted.ok_or_else(|| StoreError::not_found(RUN, id))?;
+        let experiment_id: String = row.try_get("experiment_id")?;
+        let state = StorageState::parse(&row.try_get::<String, _>("storage_state")?)?;
+        add_run_counts(&mut tx, &experiment_id, &[(state, -1)]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -255,7 +318,36 @@ impl Store {
             resource: Resource::Runs,
             columns: RunRow::COLUMNS,
             decode: RunRow::decode,
+            counts: Some(RUN_COUNTS),
         };
         list(&self.pool, spec, query, &scope).await
     }
+}
+
+/// Adds to `experiment_id`'s run counts (`delta` runs in a storage state, for each pair),
+/// in one UPDATE of the experiment row. Relative changes (`n = n + delta` on the row's
+/// latest version), so concurrent writers' changes add up instead of overwriting each
+/// other.
+async fn add_run_counts(
+    conn: &mut AnyConnection,
+    experiment_id: &str,
+    deltas: &[(StorageState, i64)],
+) -> Result<(), StoreError> {
+    let delta = |wanted: StorageState| {
+        deltas
+            .iter()
+            .filter(|(state, _)| *state == wanted)
+            .map(|(_, d)| d)
+            .sum::<i64>()
+    };
+    sqlx::query(
+        "UPDATE experiments SET available_runs = available_runs + $1, \
+         archived_runs = archived_runs + $2 WHERE id = $3",
+    )
+    .bind(delta(StorageState::Available))
+    .bind(delta(StorageState::Archived))
+    .bind(experiment_id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

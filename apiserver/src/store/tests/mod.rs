@@ -18,6 +18,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod counts;
 mod fixtures;
 mod harness;
 mod jobs_metrics;
