@@ -44,7 +44,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a workflow file or a pipeline crate locally and follow it to the end
     #[command(override_usage = RUN_USAGE, after_help = RUN_EXAMPLES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve Kubeflow Pipelines' REST API, running pipelines on this machine
     Server(server::ServerArgs),
     /// Upload, list, show and delete pipelines on a kfp server
@@ -165,11 +165,13 @@ impl Failure {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(RunArgs {
-            remote: Some(command),
-            ..
-        }) => client::run(command),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => match *args {
+            RunArgs {
+                remote: Some(command),
+                ..
+            } => client::run(command),
+            args => run::run(args),
+        },
         Command::Server(args) => server::run(args),
         Command::Pipeline(command) => client::pipeline(command),
         Command::Experiment(command) => client::experiment(command),

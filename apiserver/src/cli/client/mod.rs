@@ -150,7 +150,7 @@ pub enum RunCommand {
     Logs(run::LogsArgs),
     /// Stop a run that is still going
     Terminate(IdArgs),
-    /// Run a Failed or Error run again (the whole workflow, same run)
+    /// Run again what failed in a Failed or Error run (what succeeded is kept; same run)
     Retry(IdArgs),
     /// Wait for a run to end; exit 0 if it Succeeded, 1 if it Failed, 2 on timeout
     Wait(run::WaitArgs),
@@ -160,7 +160,7 @@ pub enum RunCommand {
 #[derive(Debug, Subcommand)]
 pub enum RecurringCommand {
     /// Schedule a pipeline: on a cron expression or every N seconds
-    Create(recurring::CreateArgs),
+    Create(Box<recurring::CreateArgs>),
     /// List recurring runs, newest first
     List(recurring::ListArgs),
     /// Show a recurring run: its schedule, pipeline and parameters
