@@ -86,12 +86,7 @@ fn upload(args: &UploadArgs) -> Result<ExitCode, Failure> {
     match &args.version_of {
         None => {
             let value = client
-                .upload(
-                    "/apis/v1beta1/pipelines/upload",
-                    &query,
-                    &file_name,
-                    &bytes,
-                )
+                .upload("/apis/v1beta1/pipelines/upload", &query, &file_name, &bytes)
                 .map_err(|error| match error {
                     HttpError::Status {
                         status: 409,
