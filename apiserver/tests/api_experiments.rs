@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::app::{Server, call, ticking_server as server};
+use common::app::{Server, call, files_named, ticking_server as server};
 use serde_json::{Value, json};
 
 fn str_of<'a>(value: &'a Value, pointer: &str) -> &'a str {
@@ -366,6 +366,55 @@ async fn deleting_an_experiment_stops_its_runs() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let run = str_of(&body, "/run/id").to_owned();
+    let workflow: Value =
+        serde_json::from_str(str_of(&body, "/pipeline_runtime/workflow_manifest"))
+            .expect("the workflow");
+    let running_name = workflow["metadata"]["name"]
+        .as_str()
+        .expect("a name")
+        .to_owned();
+    // A finished run in the same experiment: its files go with it.
+    let quick = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"generateName": "quick-"},
+        "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "container": {"image": "alpine", "command": ["echo", "done"]}}]}
+    });
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({
+            "name": "quick",
+            "pipeline_spec": {"workflow_manifest": quick.to_string()},
+            "resource_references": [{"key": {"type": "EXPERIMENT", "id": experiment},
+                                     "relationship": "OWNER"}],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let quick_id = str_of(&body, "/run/id").to_owned();
+    let workflow: Value =
+        serde_json::from_str(str_of(&body, "/pipeline_runtime/workflow_manifest"))
+            .expect("the workflow");
+    let finished_name = workflow["metadata"]["name"]
+        .as_str()
+        .expect("a name")
+        .to_owned();
+    for _ in 0..400 {
+        let (_, got) = call(
+            &server,
+            "GET",
+            &format!("/apis/v1beta1/runs/{quick_id}"),
+            None,
+        )
+        .await;
+        if got["run"]["status"] == "Succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(!files_named(server.dir.path(), &finished_name).is_empty());
     for _ in 0..200 {
         if started.exists() {
             break;
@@ -390,4 +439,13 @@ async fn deleting_an_experiment_stops_its_runs() {
         !finished.exists(),
         "the run of the deleted experiment kept running"
     );
+    // The files of both runs are gone: the finished one's at once, the stopped one's once
+    // its processes ended.
+    for name in [&finished_name, &running_name] {
+        assert_eq!(
+            files_named(server.dir.path(), name),
+            Vec::<std::path::PathBuf>::new(),
+            "files of {name} stayed"
+        );
+    }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::app::{Server, call, server};
+use common::app::{Server, call, files_named, server};
 use serde_json::{Value, json};
 
 const DIAMOND: &str = r#"{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow",
@@ -417,27 +417,6 @@ async fn a_failed_run_is_retried_and_only_finished_failures_can_be() {
         StatusCode::BAD_REQUEST,
         "a Succeeded run is not retried: {body}"
     );
-}
-
-/// Every path under `root` whose name mentions `needle`.
-fn files_named(root: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if entry.file_name().to_string_lossy().contains(needle) {
-                found.push(path.clone());
-            }
-            if path.is_dir() {
-                stack.push(path);
-            }
-        }
-    }
-    found
 }
 
 /// Deleting a run deletes its logs, outputs and artifacts too: at once for a finished run,

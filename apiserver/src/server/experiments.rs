@@ -188,7 +188,8 @@ async fn list_experiments(
     }))
 }
 
-/// Delete an experiment with its runs and recurring runs.
+/// Delete an experiment with its runs (stopped first if running, their logs and artifacts
+/// deleted too) and recurring runs.
 #[utoipa::path(delete, path = "/apis/v1beta1/experiments/{id}", tag = "experiments",
     params(("id" = String, Path, description = "experiment ID")),
     responses((status = 200, body = Empty), (status = 404, body = ApiStatus)))]
@@ -198,8 +199,10 @@ async fn delete_experiment(
 ) -> ApiResult<Json<Empty>> {
     let id = path_param(id)?;
     state.store.get_experiment(&id).await?;
-    super::runs::stop_runs_of_experiment(&state, &id).await?;
-    state.store.delete_experiment(&id).await?;
+    let running = super::runs::stop_runs_of_experiment(&state, &id).await?;
+    let mut deleted = state.store.delete_experiment(&id).await?;
+    deleted.retain(|name| !running.contains(name));
+    super::runs::purge_in_background(&state, deleted);
     Ok(empty())
 }
 

@@ -294,16 +294,40 @@ async fn sync_status(
 }
 
 /// Stop every run of `experiment_id` still executing (before the experiment is deleted,
-/// so no run goes on without a row to report to).
-pub(super) async fn stop_runs_of_experiment(state: &Shared, experiment_id: &str) -> ApiResult<()> {
+/// so no run goes on without a row to report to). Returns the workflow names of those
+/// stopped: their followers delete their files once their processes are gone.
+pub(super) async fn stop_runs_of_experiment(
+    state: &Shared,
+    experiment_id: &str,
+) -> ApiResult<Vec<String>> {
+    let mut stopped = Vec::new();
     for run in state.store.unfinished_runs().await? {
         if run.experiment_id == experiment_id {
             let detail = state.store.get_run(&run.id).await?;
+            let name = workflow_name(&detail);
             // A run that already ended between the two reads needs nothing.
-            let _ = state.backend.terminate(&workflow_name(&detail));
+            if state.backend.terminate(&name).is_ok() {
+                stopped.push(name);
+            }
         }
     }
-    Ok(())
+    Ok(stopped)
+}
+
+/// Delete the files of deleted runs that are not running, in the background (an
+/// experiment may hold many); a failure is reported on the server's stderr.
+pub(super) fn purge_in_background(state: &Shared, names: Vec<String>) {
+    if names.is_empty() {
+        return;
+    }
+    let backend = state.backend.clone();
+    tokio::task::spawn_blocking(move || {
+        for name in names {
+            if let Err(e) = backend.purge(&name) {
+                eprintln!("the files of deleted run {name} were not deleted: {e}");
+            }
+        }
+    });
 }
 
 /// What [`reconcile`] did with the runs a previous server left in flight.

@@ -92,14 +92,31 @@ impl Store {
     }
 
     /// Deletes the experiment with its runs (and their metrics) and recurring runs.
-    pub async fn delete_experiment(&self, id: &str) -> Result<(), StoreError> {
+    /// Returns the workflow names of the deleted runs, whose files the backend deletes.
+    pub async fn delete_experiment(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let mut tx = self.write_tx().await?;
         // The runs first, then the experiment row: the order run writes lock them in (the
-        // foreign key would cascade from the experiment to the runs, the other order).
-        sqlx::query("DELETE FROM runs WHERE experiment_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // foreign key would cascade from the experiment to the runs, the other order). A
+        // run stored before `workflow_name` existed gives its manifest instead.
+        let deleted = sqlx::query(
+            "DELETE FROM runs WHERE experiment_id = $1 RETURNING workflow_name, \
+             CASE WHEN workflow_name = '' THEN workflow_manifest ELSE '' END AS manifest",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut names = Vec::with_capacity(deleted.len());
+        for row in &deleted {
+            let name: String = row.try_get("workflow_name")?;
+            let name = if name.is_empty() {
+                super::runs::workflow_name(&row.try_get::<String, _>("manifest")?)
+            } else {
+                name
+            };
+            if !name.is_empty() {
+                names.push(name);
+            }
+        }
         let done = sqlx::query("DELETE FROM experiments WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -108,7 +125,7 @@ impl Store {
             return Err(StoreError::not_found(EXPERIMENT, id));
         }
         tx.commit().await?;
-        Ok(())
+        Ok(names)
     }
 
     /// Archives the experiment and all its runs, and disables its recurring runs.

@@ -22,6 +22,23 @@ use crate::list::{ListQuery, Page, Resource};
 
 const RUN: &str = "run";
 
+/// The `metadata.name` of a JSON workflow manifest (`''` if it has none), read without
+/// decoding the rest.
+pub(crate) fn workflow_name(manifest: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        metadata: Metadata,
+    }
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        #[serde(default)]
+        name: String,
+    }
+    serde_json::from_str::<Named>(manifest)
+        .map(|n| n.metadata.name)
+        .unwrap_or_default()
+}
+
 /// Argo phases after which a run never changes again.
 pub const FINISHED_STATUSES: [&str; 4] = ["Succeeded", "Failed", "Error", "Skipped"];
 
@@ -109,9 +126,9 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO runs (id, name, description, experiment_id, pipeline_id, \
              pipeline_version_id, job_id, created_at, scheduled_at, namespace, service_account, \
-             parameters, workflow_manifest, backend) \
-             SELECT $1, $2, $3, id, $4, $5, $6, $7, $8, namespace, $9, $10, $11, $12 \
-             FROM experiments WHERE id = $13 RETURNING namespace",
+             parameters, workflow_manifest, backend, workflow_name) \
+             SELECT $1, $2, $3, id, $4, $5, $6, $7, $8, namespace, $9, $10, $11, $12, $13 \
+             FROM experiments WHERE id = $14 RETURNING namespace",
         )
         .bind(run.id.clone())
         .bind(run.name.clone())
@@ -125,6 +142,7 @@ impl Store {
         .bind(run.parameters.to_string())
         .bind(new.workflow_manifest.clone())
         .bind(run.backend.clone())
+        .bind(workflow_name(&new.workflow_manifest))
         .bind(run.experiment_id.clone())
         .fetch_optional(&mut *tx)
         .await?;

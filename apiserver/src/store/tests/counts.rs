@@ -348,7 +348,7 @@ async fn totals_follow_every_write(db: &TestDb) {
         s.archive_run("no-such-run").await,
         s.unarchive_run("no-such-run").await,
         s.archive_experiment("no-such-experiment").await,
-        s.delete_experiment("no-such-experiment").await,
+        s.delete_experiment("no-such-experiment").await.map(drop),
     ] {
         assert!(
             matches!(result, Err(StoreError::NotFound { .. })),
@@ -510,7 +510,7 @@ async fn totals_exact_under_concurrent_writers(db: &TestDb) {
         let s = db.store.clone();
         tasks.push(tokio::spawn(async move {
             tokio::task::yield_now().await;
-            s.delete_experiment(&doomed).await
+            s.delete_experiment(&doomed).await.map(drop)
         }));
     }
     {
@@ -589,7 +589,7 @@ async fn experiment_writes_race_run_writes(db: &TestDb) {
         let experiment = e.clone();
         tasks.push(tokio::spawn(async move {
             if round % 2 == 0 {
-                s.delete_experiment(&experiment).await
+                s.delete_experiment(&experiment).await.map(drop)
             } else {
                 s.archive_experiment(&experiment).await
             }

@@ -223,11 +223,24 @@ async fn delete_experiment_cascades(db: &TestDb) {
     let s = &db.store;
     let e = s.create_experiment("e", "", "").await.expect("e");
     let r = s.create_run(&run(&e.id, "r")).await.expect("run").run;
+    let legacy = s.create_run(&run(&e.id, "legacy")).await.expect("run").run;
+    // A run stored before `workflow_name` existed: its name is read from its manifest.
+    sqlx::query("UPDATE runs SET workflow_name = '' WHERE id = $1")
+        .bind(legacy.id.clone())
+        .execute(&s.pool)
+        .await
+        .expect("clear the name");
     let j = s
         .create_job(&job(&e.id, "j", Trigger::Cron("0 * * * * *".into())))
         .await
         .expect("job");
-    s.delete_experiment(&e.id).await.expect("delete");
+    let mut names = s.delete_experiment(&e.id).await.expect("delete");
+    names.sort();
+    assert_eq!(
+        names,
+        ["legacy", "r"],
+        "the workflow names of the deleted runs"
+    );
     assert!(matches!(
         s.get_run(&r.id).await,
         Err(StoreError::NotFound { .. })
