@@ -6,7 +6,7 @@
 pub mod app;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -20,29 +20,24 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Start `kfp server --data-dir <data_dir>` on a free port and wait until it listens.
+    /// Start `kfp server --data-dir <data_dir>` on a port the system picks and wait until it
+    /// says where it listens. (Picking a free port first and passing it would race with
+    /// the other tests' servers: two could be given the same port.) Its output goes to
+    /// `<data_dir>.logs/`.
     pub fn start(data_dir: &Path) -> ServerProcess {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_kfp"))
-            .args([
-                "server",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("kfp server starts");
-        let server = ServerProcess { child, port };
-        for _ in 0..600 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("kfp server did not listen on {port}");
+        let logs = data_dir.with_extension("logs");
+        let dir = data_dir.parent().unwrap_or(data_dir);
+        ServerProcess::start_logged(
+            &[
+                "--listen".as_ref(),
+                "127.0.0.1:0".as_ref(),
+                "--data-dir".as_ref(),
+                data_dir.as_os_str(),
+            ],
+            dir,
+            &logs,
+            Duration::from_secs(60),
+        )
     }
 
     pub fn url(&self) -> String {
@@ -158,12 +153,4 @@ pub fn logs_of(logs: &Path) -> String {
         read("stdout"),
         read("stderr")
     )
-}
-
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
