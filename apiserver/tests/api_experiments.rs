@@ -332,6 +332,42 @@ async fn empty_list_is_an_empty_object() {
     assert_eq!(page, json!({}));
 }
 
+/// Start a one-step run of `command` in `experiment`; its ID and workflow name.
+async fn run_in(
+    server: &Server,
+    experiment: &str,
+    name: &str,
+    command: &[&str],
+) -> (String, String) {
+    let manifest = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"generateName": format!("{name}-")},
+        "spec": {"entrypoint": "main", "templates": [
+            {"name": "main", "container": {"image": "alpine", "command": command}}]}
+    });
+    let (status, body) = call(
+        server,
+        "POST",
+        "/apis/v1beta1/runs",
+        Some(json!({
+            "name": name,
+            "pipeline_spec": {"workflow_manifest": manifest.to_string()},
+            "resource_references": [{"key": {"type": "EXPERIMENT", "id": experiment},
+                                     "relationship": "OWNER"}],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let workflow: Value =
+        serde_json::from_str(str_of(&body, "/pipeline_runtime/workflow_manifest"))
+            .expect("the workflow");
+    let workflow_name = workflow["metadata"]["name"].as_str().expect("a name");
+    (
+        str_of(&body, "/run/id").to_owned(),
+        workflow_name.to_owned(),
+    )
+}
+
 /// A run still executing when its experiment is deleted is stopped, not left running
 /// with no row to report to.
 #[tokio::test]
@@ -346,61 +382,9 @@ async fn deleting_an_experiment_stops_its_runs() {
         started.display(),
         finished.display()
     );
-    let manifest = json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
-        "metadata": {"generateName": "slow-"},
-        "spec": {"entrypoint": "main", "templates": [
-            {"name": "main", "container": {"image": "alpine", "command": ["sh", "-c", script]}}]}
-    });
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/apis/v1beta1/runs",
-        Some(json!({
-            "name": "slow",
-            "pipeline_spec": {"workflow_manifest": manifest.to_string()},
-            "resource_references": [{"key": {"type": "EXPERIMENT", "id": experiment},
-                                     "relationship": "OWNER"}],
-        })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let run = str_of(&body, "/run/id").to_owned();
-    let workflow: Value =
-        serde_json::from_str(str_of(&body, "/pipeline_runtime/workflow_manifest"))
-            .expect("the workflow");
-    let running_name = workflow["metadata"]["name"]
-        .as_str()
-        .expect("a name")
-        .to_owned();
+    let (run, running_name) = run_in(&server, &experiment, "slow", &["sh", "-c", &script]).await;
     // A finished run in the same experiment: its files go with it.
-    let quick = json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
-        "metadata": {"generateName": "quick-"},
-        "spec": {"entrypoint": "main", "templates": [
-            {"name": "main", "container": {"image": "alpine", "command": ["echo", "done"]}}]}
-    });
-    let (status, body) = call(
-        &server,
-        "POST",
-        "/apis/v1beta1/runs",
-        Some(json!({
-            "name": "quick",
-            "pipeline_spec": {"workflow_manifest": quick.to_string()},
-            "resource_references": [{"key": {"type": "EXPERIMENT", "id": experiment},
-                                     "relationship": "OWNER"}],
-        })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let quick_id = str_of(&body, "/run/id").to_owned();
-    let workflow: Value =
-        serde_json::from_str(str_of(&body, "/pipeline_runtime/workflow_manifest"))
-            .expect("the workflow");
-    let finished_name = workflow["metadata"]["name"]
-        .as_str()
-        .expect("a name")
-        .to_owned();
+    let (quick_id, finished_name) = run_in(&server, &experiment, "quick", &["echo", "done"]).await;
     for _ in 0..400 {
         let (_, got) = call(
             &server,
