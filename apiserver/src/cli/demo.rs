@@ -17,16 +17,15 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use kfp::argo::{Template, Workflow};
 use kfp::build::{BuildOptions, build_pipeline_binary, compile_pipeline};
 use kfp_engine::Engine;
 use serde_json::{Value, json};
-use ureq::Agent;
 
 use super::Failure;
+use super::client::http::Client;
 
 /// The experiment the sample runs go to.
 pub const EXPERIMENT: &str = "Samples";
@@ -250,7 +249,9 @@ struct Outcome {
 /// Upload every sample, make sure `Samples` exists, submit the runs missing from it, and
 /// print one line per sample and what to try next.
 fn seed(demo: &Demo, endpoint: &str) -> anyhow::Result<()> {
-    let api = Api::new(endpoint);
+    // The client commands' own HTTP client, so the demo goes through the same path.
+    let api = Client::new(endpoint)
+        .map_err(|_| anyhow!("{endpoint} is not an http:// address of this server"))?;
     let experiment = experiment(&api)?;
     let existing = runs_by_pipeline(&api, &experiment)?;
     println!(
@@ -304,7 +305,7 @@ fn seed(demo: &Demo, endpoint: &str) -> anyhow::Result<()> {
 /// Upload the sample unless a pipeline of its name exists; run it unless it has a run in
 /// the experiment.
 fn seed_one(
-    api: &Api,
+    api: &Client,
     sample: &Sample,
     experiment: &str,
     existing: &HashMap<String, String>,
@@ -348,7 +349,7 @@ fn seed_one(
             "relationship": "OWNER",
         }],
     });
-    let created = api.post("/apis/v1beta1/runs", &body)?;
+    let created = api.post("/apis/v1beta1/runs", Some(&body))?;
     let run = id_of(&created, "/run/id", "the new run")?;
     Ok(Outcome {
         pipeline,
@@ -359,7 +360,7 @@ fn seed_one(
 }
 
 /// The ID of the experiment `Samples`, created if missing.
-fn experiment(api: &Api) -> anyhow::Result<String> {
+fn experiment(api: &Client) -> anyhow::Result<String> {
     let found = api.get(
         "/apis/v1beta1/experiments",
         &[("filter", name_filter(EXPERIMENT))],
@@ -369,16 +370,16 @@ fn experiment(api: &Api) -> anyhow::Result<String> {
     }
     let created = api.post(
         "/apis/v1beta1/experiments",
-        &json!({
+        Some(&json!({
             "name": EXPERIMENT,
             "description": "One run of each sample pipeline, started by kfp server --demo",
-        }),
+        })),
     )?;
     id_of(&created, "/id", "the new experiment")
 }
 
 /// Pipeline ID → ID of a run of it in the experiment, over every page.
-fn runs_by_pipeline(api: &Api, experiment: &str) -> anyhow::Result<HashMap<String, String>> {
+fn runs_by_pipeline(api: &Client, experiment: &str) -> anyhow::Result<HashMap<String, String>> {
     let mut out = HashMap::new();
     let mut token = String::new();
     loop {
@@ -471,103 +472,6 @@ fn id_of(value: &Value, pointer: &str, what: &str) -> anyhow::Result<String> {
         .filter(|id| !id.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("the server's answer has no ID for {what}: {value}"))
-}
-
-/// The few requests the demo makes, as JSON over HTTP to the server itself.
-struct Api {
-    endpoint: String,
-    agent: Agent,
-}
-
-impl Api {
-    fn new(endpoint: &str) -> Api {
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .user_agent(concat!("kfp-demo/", env!("CARGO_PKG_VERSION")))
-            .build();
-        Api {
-            endpoint: endpoint.to_owned(),
-            agent: config.into(),
-        }
-    }
-
-    fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
-        let mut request = self.agent.get(format!("{}{path}", self.endpoint));
-        for (key, value) in query {
-            request = request.query(*key, value);
-        }
-        answer(request.call(), &format!("GET {path}"))
-    }
-
-    fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let sent = self
-            .agent
-            .post(format!("{}{path}", self.endpoint))
-            .header("Content-Type", "application/json")
-            .send(body.to_string());
-        answer(sent, &format!("POST {path}"))
-    }
-
-    /// `bytes` as the multipart field `uploadfile`, as KFP's upload expects.
-    fn upload(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-        file_name: &str,
-        bytes: &[u8],
-    ) -> anyhow::Result<Value> {
-        let mut boundary = "kfp-demo-boundary".to_owned();
-        while bytes
-            .windows(boundary.len())
-            .any(|w| w == boundary.as_bytes())
-        {
-            boundary.push('x');
-        }
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"uploadfile\"; \
-             filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let mut request = self.agent.post(format!("{}{path}", self.endpoint));
-        for (key, value) in query {
-            request = request.query(*key, value);
-        }
-        let sent = request
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .send(body);
-        answer(sent, &format!("POST {path}"))
-    }
-}
-
-/// The JSON of a 2xx answer; otherwise an error with the server's message.
-fn answer(
-    sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    what: &str,
-) -> anyhow::Result<Value> {
-    let mut response = sent.with_context(|| format!("{what} failed"))?;
-    let status = response.status();
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .with_context(|| format!("{what}: cannot read the answer"))?;
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    if !status.is_success() {
-        let message = value["error"]
-            .as_str()
-            .or_else(|| value["error_message"].as_str())
-            .unwrap_or(text.trim());
-        bail!("{what}: HTTP {}: {message}", status.as_u16());
-    }
-    if value.is_null() {
-        bail!("{what}: the answer is not JSON: {}", text.trim());
-    }
-    Ok(value)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! status; local mistakes (a missing file, a bad time) exit 2 before anything is sent.
 
 mod experiment;
-mod http;
+pub(super) mod http;
 mod pipeline;
 mod recurring;
 mod run;
